@@ -1,0 +1,5 @@
+"""Entry point for `python -m champy`."""
+
+from champy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The backbone registry: every network Champy can train, with what it needs to know about each.
+
+An entry names the Keras constructor, the input size, how pixels are normalised, the last
+convolutional layer (for Grad-CAM) and the first layer unfrozen in the fine-tuning phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+
+from champy.errors import ChampyError
+
+# Pixel normalisation modes, named after keras.applications' `preprocess_input` modes:
+#   "tf":    RGB 0..255 -> [-1, 1]
+#   "caffe": RGB -> BGR, minus the ImageNet BGR mean
+#   "torch": RGB 0..1, minus the ImageNet mean, divided by its std
+#   "none":  the backbone normalises inside itself (Keras EfficientNets)
+PREPROCESSING_MODES = ("tf", "caffe", "torch", "none")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """What the factory needs to build, fine-tune and explain one backbone."""
+
+    name: str
+    constructor: Callable[..., keras.Model]
+    input_size: int
+    preprocessing: str
+    last_conv_layer: str
+    finetune_after: str
+    """The last layer kept frozen when the top blocks are fine-tuned."""
+    local_weights: dict[str, str] = field(default_factory=dict)
+    """Weights files shipped in `models/imagenet/`, keyed by "notop" / "top"."""
+
+    def __post_init__(self) -> None:
+        if self.preprocessing not in PREPROCESSING_MODES:
+            raise ValueError(f"unknown preprocessing mode {self.preprocessing!r}")
+
+
+REGISTRY: dict[str, Backbone] = {}
+
+
+def register(backbone: Backbone) -> Backbone:
+    """Add a backbone to the registry (names are unique)."""
+    if backbone.name in REGISTRY:
+        raise ValueError(f"backbone {backbone.name!r} is already registered")
+    REGISTRY[backbone.name] = backbone
+    return backbone
+
+
+def get_backbone(name: str) -> Backbone:
+    """The registry entry for `name`, or a clear error listing what exists."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ChampyError(f"unknown backbone {name!r}; choose one of: {', '.join(sorted(REGISTRY))}") from None
+
+
+def list_backbones() -> list[str]:
+    """Names of every registered backbone."""
+    return sorted(REGISTRY)
+
+
+apps = keras.applications
+register(Backbone("vgg16", apps.VGG16, 224, "caffe", "block5_conv3", "block4_pool"))
+register(Backbone("vgg19", apps.VGG19, 224, "caffe", "block5_conv4", "block4_pool"))
+register(Backbone("resnet50", apps.ResNet50, 224, "caffe", "conv5_block3_out", "conv4_block6_out"))
+register(Backbone("inception_v3", apps.InceptionV3, 299, "tf", "mixed10", "mixed8"))
+register(Backbone("efficientnet_b0", apps.EfficientNetB0, 224, "none", "top_activation", "block6d_add"))
+register(Backbone("efficientnetv2_b0", apps.EfficientNetV2B0, 224, "none", "top_activation", "block6e_add"))
+register(
+    Backbone(
+        "mobilenet_v2",
+        apps.MobileNetV2,
+        224,
+        "tf",
+        "out_relu",
+        "block_13_project_BN",
+        local_weights={
+            "notop": "mobilenet_v2_1.0_224_imagenet_notop.weights.h5",
+            "top": "mobilenet_v2_1.0_224_imagenet.weights.h5",
+        },
+    )
+)
