@@ -16,6 +16,7 @@ from champy.errors import ChampyError
 
 COMMAND_MODULES = (
     "champy.cli.train",
+    "champy.cli.gbif",
 )
 
 
