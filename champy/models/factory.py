@@ -19,7 +19,7 @@ import keras
 from keras import layers
 
 from champy.models.registry import Backbone, get_backbone
-from champy.models.weights import WeightsOrigin, load_backbone
+from champy.models.weights import load_backbone
 
 AUGMENTATION = {"rotation": 0.5, "zoom": 0.2, "brightness": 0.1, "flip": "horizontal_and_vertical"}
 HEAD_UNITS = (1024, 512)
@@ -81,24 +81,7 @@ def copy_backbone_weights(source: keras.Model, target: keras.Model) -> int:
     return len(source_layers)
 
 
-def create_model(
-    backbone: str,
-    num_classes: int,
-    weights: str | None = "imagenet",
-    input_size: int | None = None,
-    augment: bool = True,
-    dropout: float = 0.2,
-    seed: int | None = None,
-) -> keras.Model:
-    """Build a classifier: `backbone` features + the study's head with `num_classes` outputs.
-
-    The model has `champy_backbone` (the registry entry) and `champy_weights` (a `WeightsOrigin`)
-    attributes for the trainer and the model card.
-    """
-    spec: Backbone = get_backbone(backbone)
-    size = int(input_size or spec.input_size)
-    pretrained, origin = load_backbone(spec, weights, size)
-
+def _build_graph(spec: Backbone, num_classes: int, size: int, augment: bool, dropout: float, seed: int | None) -> keras.Model:
     image = keras.Input((size, size, 3), name="image")
     x = image
     if augment:
@@ -115,12 +98,55 @@ def create_model(
         x = layers.Dense(units, activation="relu", name=f"head_dense_{i}")(x)
         x = layers.Dropout(dropout, seed=seed, name=f"head_dropout_{i}")(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name=OUTPUT_NAME)(x)
-    model = keras.Model(image, outputs, name=f"champy_{spec.name}")
+    return keras.Model(image, outputs, name=f"champy_{spec.name}")
 
+
+def create_model(
+    backbone: str,
+    num_classes: int,
+    weights: str | None = "imagenet",
+    input_size: int | None = None,
+    augment: bool = True,
+    dropout: float = 0.2,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build a classifier: `backbone` features + the study's head with `num_classes` outputs.
+
+    The model is named `champy_<backbone>` and carries a `champy_weights` dict (where its initial
+    weights came from, see `WeightsOrigin`) for the trainer and the model card.
+    """
+    spec = get_backbone(backbone)
+    size = int(input_size or spec.input_size)
+    pretrained, origin = load_backbone(spec, weights, size)
+    model = _build_graph(spec, num_classes, size, augment, dropout, seed)
     copy_backbone_weights(pretrained, model)
-    model.champy_backbone = spec
-    model.champy_weights = origin
+    model.champy_weights = origin.to_dict()
     return model
+
+
+def backbone_name(model: keras.Model) -> str:
+    """The registry name of a Champy model's backbone (models are named `champy_<backbone>`)."""
+    if not model.name.startswith("champy_"):
+        raise ValueError(f"{model.name} is not a Champy model")
+    return model.name.removeprefix("champy_")
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The same network without its augmentation layers: what Champy ships and serves.
+
+    Augmentation is the identity at inference, and Keras' `.h5` writer cannot serialise every
+    augmentation layer, so the shipped graph leaves them out. Weights are copied in layer order.
+    """
+    spec = get_backbone(backbone_name(model))
+    size = int(model.input_shape[1])
+    num_classes = int(model.output_shape[-1])
+    dropout = model.get_layer("head_dropout_1").rate
+    clean = _build_graph(spec, num_classes, size, augment=False, dropout=dropout, seed=None)
+    source = [layer for layer in model.layers if layer.weights]
+    target = [layer for layer in clean.layers if layer.weights]
+    for src, dst in zip(source, target, strict=True):
+        dst.set_weights(src.get_weights())
+    return clean
 
 
 def set_backbone_trainable(model: keras.Model, finetune_after: str | None) -> None:

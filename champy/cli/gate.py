@@ -1,0 +1,35 @@
+"""`champy fit-gate`: fit the "is this a mushroom?" gate on mushroom photos and non-mushroom photos."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from champy.data.labelled import IMAGE_SUFFIXES, load_labelled
+from champy.errors import ChampyError
+from champy.paths import MODELS_DIR
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from champy.inference.gate_fit import fit_gate
+
+    positives = list(load_labelled(args.photos)["path"])
+    if not args.negatives.is_dir():
+        raise ChampyError(f"folder not found: {args.negatives}")
+    negatives = sorted(str(p) for p in args.negatives.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(negatives) < 6:
+        raise ChampyError(f"need at least 6 non-mushroom images in {args.negatives}, found {len(negatives)}")
+    report = fit_gate(positives, negatives, args.out)
+    measured = report["measured"]
+    print(f"wrote {args.out}: threshold {report['threshold']:.3f}; cross-validated: "
+          f"{measured['mushrooms_rejected']:.1%} of {measured['mushroom_photos']} mushroom photos rejected, "
+          f"{measured['non_mushrooms_rejected']:.1%} of {measured['non_mushroom_photos']} non-mushrooms rejected")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("fit-gate", help="fit the mushroom / not-a-mushroom gate")
+    parser.add_argument("--photos", type=Path, required=True, help="labelled mushroom photo folder")
+    parser.add_argument("--negatives", type=Path, required=True, help="folder of photos that are not fungi")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR / "mushroom_gate.json")
+    parser.set_defaults(func=_fit)

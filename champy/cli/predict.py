@@ -1,0 +1,70 @@
+"""`champy predict`: identify the mushroom in one or more photos.
+
+Each photo is answered on its own; a photo that cannot be read gets one line on stderr, the others
+are still answered, and the exit code is 2. `--json` prints one JSON array with an object per
+answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from champy.errors import BadImageError
+
+
+def _table(result) -> str:
+    lines = [f"{result.image}: {result.answer}  [{result.verdict}, mushroom probability {result.mushroom_probability:.2f}, model {result.model}]"]
+    for candidate in result.species:
+        lines.append(f"  {candidate.probability:6.1%}  {candidate.name:<32} {candidate.edibility}")
+    genus = ", ".join(f"{g.name} {g.probability:.0%}" for g in result.genus[:3])
+    lines.append(f"  genus: {genus}")
+    lines += [f"  WARNING: {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+def _explain_path(directory: Path, image: str, index: int) -> Path:
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in Path(image).stem)[:80] or "photo"
+    return directory / f"{index:03d}_{stem}_gradcam.png"
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from champy.atomic import atomic_path
+    from champy.edibility import DISCLAIMER
+    from champy.inference import identify, load_model
+
+    model = load_model(args.model)
+    answers, failed = [], False
+    for index, image in enumerate(args.images):
+        try:
+            result = identify(image, model, top_k=args.top_k, explain=args.explain is not None, name=image)
+        except BadImageError as exc:
+            print(f"champy: error: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        if args.explain is not None:
+            target = _explain_path(args.explain, image, index)
+            with atomic_path(target) as tmp:
+                Image.fromarray(result.overlay).save(tmp, format="PNG")
+        answers.append(result)
+        if not args.json:
+            print(_table(result))
+    if args.json:
+        print(json.dumps([answer.to_dict() for answer in answers], indent=2, ensure_ascii=False))
+    else:
+        print(f"\n{DISCLAIMER}")
+    return 2 if failed else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("predict", help="identify the mushroom in photos")
+    parser.add_argument("images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...)")
+    parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays here")
+    parser.add_argument("--json", action="store_true", help="print one JSON array")
+    parser.set_defaults(func=_predict)

@@ -1,0 +1,73 @@
+"""`champy train` and `champy evaluate`: make a model from a labelled photo folder, and measure one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from champy.models.registry import list_backbones
+from champy.training.config import TrainConfig
+
+
+def _train(args: argparse.Namespace) -> int:
+    from champy.training.trainer import train
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = TrainConfig(
+        data=args.data, out=args.out, backbone=args.backbone, rank=args.rank,
+        weights=None if args.weights == "none" else args.weights, input_size=args.input_size,
+        min_per_class=args.min_per_class, other_class=not args.no_other_class,
+        head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
+        views=args.views, class_weighting=not args.no_class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
+    )
+    card = train(config)
+    metrics = card["metrics"]["test"]
+    print(f"saved {config.out} and {config.out.with_suffix('.json')}")
+    print(f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  (n={metrics['n']})")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from champy.training.evaluate_model import evaluate_model
+
+    report = evaluate_model(args.model, args.data, split=args.split)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{report['model']} on {report['data']} ({report['split']}, n={report['n']}): "
+              f"top-1 {report['top1']:.3f}  top-3 {report['top3']:.3f}  top-5 {report['top5']:.3f}")
+        for row in report["per_class"]:
+            precision = "-" if row["precision"] is None else f"{row['precision']:.2f}"
+            recall = "-" if row["recall"] is None else f"{row['recall']:.2f}"
+            print(f"  {row['name']:<32} precision {precision:>5}  recall {recall:>5}  n={row['support']}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train", help="train a model on a labelled photo folder")
+    train.add_argument("--data", type=Path, required=True, help="dataset folder (manifest.csv/photos.csv or class sub-folders)")
+    train.add_argument("--backbone", default="mobilenet_v2", choices=list_backbones())
+    train.add_argument("--rank", default="species", choices=("species", "genus"))
+    train.add_argument("--out", type=Path, required=True, help="output model file, e.g. models/NAME.h5")
+    train.add_argument("--weights", default="imagenet", help="'imagenet', a weights file path, or 'none' (random init)")
+    train.add_argument("--input-size", type=int, default=None, help="square input size (default: the backbone's)")
+    train.add_argument("--min-per-class", type=int, default=15, help="classes with fewer images are pooled or dropped")
+    train.add_argument("--no-other-class", action="store_true", help="drop rare classes instead of pooling them")
+    train.add_argument("--head-epochs", type=int, default=15)
+    train.add_argument("--finetune-epochs", type=int, default=15)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--no-class-weights", action="store_true", help="do not balance the loss across classes")
+    train.add_argument("--views", type=int, default=6, help="cached views per image on the CPU fast path")
+    train.add_argument("--mode", default="auto", choices=("auto", "cached", "full"))
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--run-dir", type=Path, default=None, help="checkpoints, caches and history (default runs/NAME)")
+    train.set_defaults(func=_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="measure a model on a labelled photo folder")
+    evaluate.add_argument("--model", required=True, help="model name in models/ or a path to an .h5 file")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--split", default="all", choices=("all", "train", "val", "test"))
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=_evaluate)

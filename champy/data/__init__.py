@@ -1,0 +1,1 @@
+"""Data: GBIF archive ingestion, image download, the dataset tree, manifests and splits."""

@@ -1,0 +1,133 @@
+"""`identify`: everything Champy says about one photo (or several photos of one specimen).
+
+The verdict is "not_a_mushroom" when the gate rejects the photo, "unknown" when no known species
+is confident enough (the threshold chosen on held-out data, in the model card), and "mushroom"
+otherwise. Best guesses are always listed, whatever the verdict, with their edibility, and every
+toxic candidate or toxic look-alike raises a warning.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from champy.calibration import apply_temperature
+from champy.edibility import DISCLAIMER, edibility_warnings, lookup
+from champy.images import ImageSource, load_image, to_model_input
+from champy.inference.decode import Candidate, genus_rollup, top_species
+from champy.inference.gate import load_gate
+from champy.inference.gradcam import overlay
+from champy.inference.model import ChampyModel
+from champy.training.openset import known_confidence
+
+GENUS_CONFIDENT = 0.6
+
+
+@dataclass(frozen=True)
+class SpeciesCandidate:
+    name: str
+    genus: str
+    probability: float
+    edibility: str
+
+
+@dataclass
+class Identification:
+    """The answer for one photo or one specimen."""
+
+    image: str
+    model: str
+    verdict: str
+    answer: str
+    answer_rank: str
+    mushroom_probability: float
+    species: list[SpeciesCandidate]
+    genus: list[Candidate]
+    warnings: list[str]
+    timings_ms: dict[str, float]
+    other_probability: float = 0.0
+    disclaimer: str = DISCLAIMER
+    photo: Image.Image | None = field(default=None, repr=False)
+    overlay: np.ndarray | None = field(default=None, repr=False)
+    overlays: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        """The JSON object the CLI prints (`--json`)."""
+        return {
+            "image": self.image,
+            "model": self.model,
+            "verdict": self.verdict,
+            "answer": self.answer,
+            "answer_rank": self.answer_rank,
+            "mushroom_probability": round(self.mushroom_probability, 4),
+            "species": [
+                {"name": c.name, "genus": c.genus, "probability": round(c.probability, 4), "edibility": c.edibility}
+                for c in self.species
+            ],
+            "genus": [{"name": c.name, "probability": round(c.probability, 4)} for c in self.genus],
+            "other_probability": round(self.other_probability, 4),
+            "warnings": self.warnings,
+            "disclaimer": self.disclaimer,
+            "timings_ms": {key: round(value, 1) for key, value in self.timings_ms.items()},
+        }
+
+
+def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str, genus: list[Candidate]) -> tuple[str, str, str]:
+    """(verdict, answer, rank of the answer) for calibrated probabilities and a gate score."""
+    if gate_score < load_gate().threshold:
+        return "not_a_mushroom", "not a mushroom", "none"
+    if float(known_confidence(probs[None], model.other_index)[0]) >= model.unknown_threshold:
+        return "mushroom", top, "species"
+    if genus and genus[0].probability >= GENUS_CONFIDENT:
+        return "unknown", f"genus {genus[0].name} (species not identified)", "genus"
+    return "unknown", "a mushroom the model does not know", "none"
+
+
+def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, top_k: int, explain: bool,
+                     class_index: int | None, preprocess_ms: float) -> Identification:
+    pixels = np.stack([to_model_input(photo, model.size) for photo in photos])
+    start = time.perf_counter()
+    raw, imagenet, cams = model.run(pixels, class_index=class_index, explain=explain)
+    predict_ms = (time.perf_counter() - start) * 1000
+    probs = apply_temperature(raw, model.temperature).mean(axis=0)
+    gate_score = float(load_gate().probability(imagenet).mean())
+    genus = genus_rollup(probs, model.labels, model.other_index)
+    candidates = top_species(probs, model.labels, model.other_index, top_k)
+    verdict, answer, rank = _verdict(model, probs, gate_score, candidates[0][0]["name"], genus)
+    species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in candidates]
+    start = time.perf_counter()
+    overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain else []
+    gradcam_ms = (time.perf_counter() - start) * 1000
+    warnings = edibility_warnings([(c.name, c.probability) for c in species])
+    return Identification(
+        image=name, model=model.name, verdict=verdict, answer=answer, answer_rank=rank,
+        mushroom_probability=gate_score, species=species, genus=genus[:top_k], warnings=warnings,
+        timings_ms={"preprocess": preprocess_ms, "predict": predict_ms, "gradcam": gradcam_ms},
+        other_probability=float(probs[model.other_index]) if model.other_index is not None else 0.0,
+        photo=photos[0], overlay=overlays[0] if overlays else None, overlays=overlays,
+    )
+
+
+def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k: int = 5, explain: bool = True,
+                      class_index: int | None = None, names: Sequence[str] | None = None) -> Identification:
+    """Identify one specimen from one or several photos (calibrated probabilities averaged).
+
+    Raises `BadImageError` for a photo that cannot be read.
+    """
+    if not sources:
+        raise ValueError("no photo given")
+    names = list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
+    start = time.perf_counter()
+    photos = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
+    preprocess_ms = (time.perf_counter() - start) * 1000
+    return _identify_pixels(model, photos, ", ".join(names), top_k, explain, class_index, preprocess_ms)
+
+
+def identify(source: ImageSource, model: ChampyModel, top_k: int = 5, explain: bool = True,
+             class_index: int | None = None, name: str | None = None) -> Identification:
+    """Identify the mushroom in one photo (path, bytes or file object)."""
+    return identify_specimen([source], model, top_k, explain, class_index, [name] if name else None)

@@ -1,0 +1,148 @@
+"""A loaded Champy model: the Keras graph, its card, and one compiled function per photo.
+
+`ChampyModel.run` computes, in ONE forward pass inside one `tf.function`, the species
+probabilities, the ImageNet probabilities the mushroom gate needs, and the Grad-CAM map of the
+chosen class at the last convolutional layer. When the model's frozen trunk is the ImageNet
+MobileNetV2 trunk (the default model), the gate branches off that shared trunk; otherwise the
+ImageNet network runs beside it on the same pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from champy.errors import ModelLoadError
+from champy.inference.gate import imagenet_mobilenet_v2
+from champy.models.card import card_path, read_card
+from champy.models.registry import get_backbone
+from champy.models.storage import MODEL_SUFFIXES, load_keras_model
+from champy.paths import MODELS_DIR
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL = "mobilenet_v2_species"
+GATE_TRUNK_END = "block_13_project_BN"
+
+
+def _shares_imagenet_trunk(model: keras.Model, backbone: str) -> bool:
+    """True when every layer up to the gate's branch point holds the ImageNet weights."""
+    if backbone != "mobilenet_v2" or int(model.input_shape[1]) != 224:
+        return False
+    reference = imagenet_mobilenet_v2()
+    for layer in reference.layers:
+        if layer.weights:
+            mine = model.get_layer(layer.name).get_weights()
+            if any(not np.array_equal(a, b) for a, b in zip(mine, layer.get_weights())):
+                return False
+        if layer.name == GATE_TRUNK_END:
+            return True
+    return False
+
+
+class ChampyModel:
+    """A shipped model ready for inference (load it with `load_model`)."""
+
+    def __init__(self, path: Path, keras_model: keras.Model, card: dict) -> None:
+        self.path = path
+        self.name = path.stem
+        self.keras_model = keras_model
+        self.card = card
+        self.labels: list[dict] = card["labels"]
+        self.size = int(card["input"]["size"])
+        self.other_index: int | None = card.get("other_index")
+        self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+        self.unknown_threshold = float(card.get("open_set", {}).get("unknown_threshold", 0.0))
+        self.backbone = card["backbone"]
+        conv_name = card.get("last_conv_layer") or get_backbone(self.backbone).last_conv_layer
+        self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone)
+        self._build(conv_name)
+        self._lock = threading.Lock()
+
+    def _build(self, conv_name: str) -> None:
+        model = self.keras_model
+        conv = model.get_layer(conv_name).output
+        imagenet = imagenet_mobilenet_v2()
+        if self.shares_gate_trunk:
+            trunk = model.get_layer(GATE_TRUNK_END).output
+            self._trunk = keras.Model(model.input, trunk)
+            self._to_conv = keras.Model(trunk, conv)
+            self._gate = keras.Model(imagenet.get_layer(GATE_TRUNK_END).output, imagenet.output)
+        else:
+            self._trunk = None
+            self._to_conv = keras.Model(model.input, conv)
+            self._gate = imagenet
+        self._head = keras.Model(conv, model.output)
+
+        @tf.function(reduce_retracing=True)
+        def run(pixels: tf.Tensor, class_index: tf.Tensor, explain: tf.Tensor):
+            if self._trunk is not None:
+                shared = self._trunk(pixels, training=False)
+                gate_probs = self._gate(shared, training=False)
+                features_in = shared
+            else:
+                gate_probs = self._gate(pixels / 127.5 - 1.0, training=False)
+                features_in = pixels
+            with tf.GradientTape() as tape:
+                maps = self._to_conv(features_in, training=False)
+                tape.watch(maps)
+                probs = self._head(maps, training=False)
+                chosen = tf.where(class_index < 0, tf.argmax(probs, axis=-1, output_type=tf.int32), class_index)
+                score = tf.gather(probs, chosen, axis=-1, batch_dims=1)
+            if explain:
+                grads = tape.gradient(score, maps)
+                weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+                cam = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1))
+                cam = cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
+            else:
+                cam = tf.zeros(tf.shape(maps)[:3])
+            return probs, gate_probs, cam
+
+        self._run = run
+
+    def run(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True):
+        """Species probabilities, ImageNet probabilities and Grad-CAM maps for a batch of pixels."""
+        batch = tf.convert_to_tensor(pixels, tf.float32)
+        index = tf.fill([batch.shape[0]], tf.constant(-1 if class_index is None else class_index, tf.int32))
+        with self._lock:
+            probs, gate_probs, cam = self._run(batch, index, tf.constant(explain))
+        return probs.numpy(), gate_probs.numpy(), cam.numpy()
+
+    def forward(self, pixels: np.ndarray) -> np.ndarray:
+        """One bare forward pass of the Keras graph (the benchmark's reference)."""
+        return self.keras_model(tf.convert_to_tensor(pixels, tf.float32), training=False).numpy()
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """A shipped model's name (in `models/`) or an explicit `.h5`/`.keras` path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in MODEL_SUFFIXES:
+        return candidate
+    path = MODELS_DIR / f"{name_or_path}.h5"
+    if not path.is_file():
+        known = ", ".join(available_models()) or "none"
+        raise ModelLoadError(f"no model named {name_or_path!r} in {MODELS_DIR} (available: {known})")
+    return path
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped in `models/` (an `.h5` with its card), default first."""
+    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file())
+    return sorted(names, key=lambda n: n != DEFAULT_MODEL)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> ChampyModel:
+    keras_model = load_keras_model(path)
+    card = read_card(card_path(path), num_outputs=int(keras_model.output_shape[-1]))
+    return ChampyModel(path, keras_model, card)
+
+
+def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ChampyModel:
+    """Load a model once per process (later calls return the same object)."""
+    return _load(resolve_model_path(name_or_path).resolve())

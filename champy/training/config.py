@@ -1,0 +1,45 @@
+"""The training configuration: every knob of a run in one dataclass, saved into the model card."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Defaults reproduce the shipped default model."""
+
+    data: Path
+    out: Path
+    backbone: str = "mobilenet_v2"
+    rank: str = "species"
+    weights: str | None = "imagenet"
+    input_size: int | None = None
+    min_per_class: int = 15
+    other_class: bool = True
+    """Pool the classes below `min_per_class` into one "other fungi" output (outlier exposure)."""
+    head_epochs: int = 15
+    finetune_epochs: int = 15
+    batch_size: int = 32
+    head_learning_rate: float = 1e-3
+    finetune_learning_rate: float = 1e-4
+    patience: int = 5
+    class_weighting: bool = True
+    """Weight the loss so every class counts the same (balanced class weights)."""
+    views: int = 6
+    """CPU fast path: cached views per training image (the first plain, the others augmented)."""
+    mode: str = "auto"
+    """"cached" (CPU fast path), "full" (images through the whole model), or "auto"."""
+    seed: int = 42
+    run_dir: Path | None = None
+    max_known_flagged: float = 0.05
+    """Open set: the share of known-species validation photos the unknown threshold may flag."""
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        self.out = Path(self.out)
+        self.run_dir = Path(self.run_dir) if self.run_dir else Path("runs") / self.out.stem
+
+    def to_dict(self) -> dict:
+        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}

@@ -1,0 +1,190 @@
+"""Training a Champy model end to end, from a labelled image folder to a shipped `.h5` and its card.
+
+Two phases, as in the study: the head alone on a frozen backbone, then the top blocks unfrozen at a
+lower learning rate. Each phase uses Adam, ModelCheckpoint on validation accuracy, EarlyStopping,
+ReduceLROnPlateau and a CSV history, and resumes after a crash (BackupAndRestore, finished-phase
+markers, cached activations). The best weights are exported without augmentation layers, evaluated
+on the held-out test split, calibrated, and described in the model card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from champy.data.labelled import load_labelled
+from champy.images import RESIZE_METHOD
+from champy.models.card import CARD_VERSION, card_path, software_versions, write_card
+from champy.models.factory import create_model, inference_model, set_backbone_trainable
+from champy.models.registry import get_backbone
+from champy.models.storage import save_model
+from champy.training import cached
+from champy.training.config import TrainConfig
+from champy.training.distribute import choose_strategy, resolve_mode
+from champy.training.evaluate import held_out_report, predict_rows
+from champy.training.pipeline import image_dataset, load_images
+from champy.training.prepare import PreparedData, class_weights, file_list_hash, prepare
+
+log = logging.getLogger(__name__)
+
+
+def _compile(model: keras.Model, learning_rate: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            "accuracy",
+            keras.metrics.SparseTopKCategoricalAccuracy(3, name="top3"),
+            keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5"),
+        ],
+    )
+
+
+def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int, learning_rate: float, config: TrainConfig) -> pd.DataFrame:
+    """Fit one phase (resumable) and leave the model at the phase's best validation accuracy."""
+    run_dir = config.run_dir
+    best = run_dir / f"phase{phase}.best.weights.h5"
+    done = run_dir / f"phase{phase}.done"
+    history = run_dir / f"history_phase{phase}.csv"
+    if not done.exists() and epochs > 0:
+        _compile(model, learning_rate)
+        callbacks = [
+            keras.callbacks.BackupAndRestore(str(run_dir / f"phase{phase}_backup")),
+            keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, save_weights_only=True),
+            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=max(1, config.patience // 2)),
+            keras.callbacks.CSVLogger(str(history), append=True),
+        ]
+        model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+        done.touch()
+    if best.exists():
+        model.load_weights(best)
+    return pd.read_csv(history) if history.exists() else pd.DataFrame()
+
+
+def _sample_weights(labels: np.ndarray, num_classes: int, balanced: bool) -> np.ndarray:
+    if not balanced:
+        return np.ones(len(labels), np.float32)
+    weights = class_weights(labels, num_classes)
+    return np.array([weights[int(i)] for i in labels], np.float32)
+
+
+def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> list[pd.DataFrame]:
+    spec = get_backbone(model.name.removeprefix("champy_"))
+    bottom, top = cached.split_at(model, spec.finetune_after)
+    size = int(model.input_shape[1])
+    train, val = data.rows("train"), data.rows("val")
+    key = f"{spec.name}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
+    train_views = cached.cached_views(
+        config.run_dir / f"views_train_{key}.npy",
+        lambda: cached.compute_views(bottom, load_images(list(train["path"]), size), config.views, config.batch_size, config.seed),
+    )
+    val_views = cached.cached_views(
+        config.run_dir / f"views_val_{key}.npy",
+        lambda: cached.compute_views(bottom, load_images(list(val["path"]), size), 1, config.batch_size, config.seed),
+    )
+    y_train = train["label_index"].to_numpy(np.int64)
+    y_val = val["label_index"].to_numpy(np.int64)
+    num_classes = len(data.labels)
+    sequence = cached.RandomViews(train_views, y_train, _sample_weights(y_train, num_classes, config.class_weighting), config.batch_size, config.seed)
+    validation = (val_views[0].astype(np.float32), y_val)
+    histories = []
+    for phase, epochs, rate, after in ((1, config.head_epochs, config.head_learning_rate, None),
+                                       (2, config.finetune_epochs, config.finetune_learning_rate, spec.finetune_after)):
+        set_backbone_trainable(model, after)
+        histories.append(_run_phase(top, phase, sequence, validation, epochs, rate, config))
+    return histories
+
+
+def _fit_full(model: keras.Model, data: PreparedData, config: TrainConfig) -> list[pd.DataFrame]:
+    spec = get_backbone(model.name.removeprefix("champy_"))
+    size = int(model.input_shape[1])
+    train, val = data.rows("train"), data.rows("val")
+    y_train = train["label_index"].to_numpy(np.int64)
+    weights = _sample_weights(y_train, len(data.labels), config.class_weighting)
+    train_data = image_dataset(list(train["path"]), y_train, size, config.batch_size, True, config.seed, weights)
+    val_data = image_dataset(list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed)
+    histories = []
+    for phase, epochs, rate, after in ((1, config.head_epochs, config.head_learning_rate, None),
+                                       (2, config.finetune_epochs, config.finetune_learning_rate, spec.finetune_after)):
+        set_backbone_trainable(model, after)
+        histories.append(_run_phase(model, phase, train_data, val_data, epochs, rate, config))
+    return histories
+
+
+def _history_records(histories: list[pd.DataFrame]) -> list[dict]:
+    records = []
+    for phase, frame in enumerate(histories, start=1):
+        for row in frame.to_dict("records"):
+            records.append({"phase": phase, **{k: float(v) for k, v in row.items()}})
+    return records
+
+
+def _data_section(data: PreparedData, config: TrainConfig, table_size: int) -> dict:
+    return {
+        "source": str(config.data),
+        "images_in_source": table_size,
+        "images_used": int(len(data.table)),
+        "file_list_sha256": file_list_hash(data.table, str(config.data)),
+        "attribution": "per-image licence, author and URL in the source manifest (photos.csv / manifest.csv)",
+        "min_per_class": config.min_per_class,
+    }
+
+
+def train(config: TrainConfig) -> dict:
+    """Run a whole training and write `config.out` (.h5) and its model card; return the card."""
+    keras.utils.set_random_seed(config.seed)
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    table = load_labelled(config.data, config.rank)
+    data = prepare(table, config.min_per_class, config.other_class, config.seed)
+    mode = resolve_mode(config.mode)
+    spec = get_backbone(config.backbone)
+    with choose_strategy().scope():
+        model = create_model(spec.name, len(data.labels), config.weights, config.input_size, augment=True, seed=config.seed)
+    log.info("training %s on %d images, %d classes, %s mode", spec.name, len(data.table), len(data.labels), mode)
+    histories = _fit_cached(model, data, config) if mode == "cached" else _fit_full(model, data, config)
+    final = inference_model(model)
+    names = [label["name"] for label in data.labels]
+    val, test = data.rows("val"), data.rows("test")
+    report = held_out_report(
+        predict_rows(final, val), val["label_index"].to_numpy(), predict_rows(final, test), test["label_index"].to_numpy(),
+        names, data.other_index, config.max_known_flagged,
+    )
+    size = int(final.input_shape[1])
+    card = {
+        "card_version": CARD_VERSION,
+        "name": config.out.stem,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "backbone": spec.name,
+        "weights": model.champy_weights,
+        "input": {
+            "size": size,
+            "pixels": "RGB 0..255 float32, shape (size, size, 3)",
+            "resize": RESIZE_METHOD,
+            "normalisation": f"{spec.preprocessing} (inside the model, layer 'normalise')" if spec.preprocessing != "none" else "inside the backbone",
+        },
+        "rank": config.rank,
+        "labels": data.labels,
+        "other_index": data.other_index,
+        "last_conv_layer": spec.last_conv_layer,
+        "data": _data_section(data, config, len(table)),
+        "split": {
+            "method": "stratified by class, hash of (seed, image id); rare species pooled as 'other fungi' split by whole species",
+            "seed": config.seed,
+            "counts": {s: int((data.table["split"] == s).sum()) for s in ("train", "val", "test")},
+        },
+        "metrics": {"measured_on": f"test split of {config.data} ({len(test)} photos never used in training)", **{k: report[k] for k in ("test", "test_known_species_only")}},
+        "calibration": report["calibration"],
+        "open_set": report["open_set"],
+        "training": {"mode": mode, "config": config.to_dict(), "history": _history_records(histories)},
+        "versions": software_versions(),
+    }
+    save_model(final, config.out)
+    write_card(card, card_path(config.out))
+    return card
