@@ -16,7 +16,11 @@ from champy.errors import ChampyError
 
 COMMAND_MODULES = (
     "champy.cli.train",
+    "champy.cli.convert",
+    "champy.cli.gate",
+    "champy.cli.predict",
     "champy.cli.gbif",
+    "champy.cli.dataset",
 )
 
 
