@@ -6,12 +6,13 @@ plotly.js fetches its world TopoJSON from a CDN unless told otherwise. The app s
 
 from __future__ import annotations
 
+import html
 from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from champy.gbif.service import OccurrenceResult
+from champy.gbif.service import SNAPSHOT, OccurrenceResult
 from champy.paths import PROJECT_ROOT
 
 TOPOJSON_URL = "app/static/maps/"
@@ -39,13 +40,15 @@ def plotly_config(topojson_url: str = TOPOJSON_URL) -> dict[str, object]:
 def map_caption(result: OccurrenceResult) -> str:
     """One line saying how many records are shown, where they come from and when they were fetched."""
     when = result.fetched_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    of_total = f" of {result.total_available:,}" if result.total_available and result.total_available > result.count else ""
-    source = f"{result.source} (cached)" if result.from_cache else result.source
-    if result.source == "snapshot":
-        return f"{result.count:,} records from the offline snapshot (file dated {when})"
     if result.count == 0:
         return f"No records to show ({result.source}) · checked {when}"
-    return f"{result.count:,}{of_total} records from {source} · fetched {when}"
+    if result.source == SNAPSHOT:
+        return f"{result.count:,} records from the offline snapshot (file dated {when})"
+    shown = f"{result.count:,}"
+    if result.total_available and result.total_available > result.count:
+        shown += f" of {result.total_available:,}"
+    cached = " (cached)" if result.from_cache else ""
+    return f"{shown} records from {result.source}{cached} · fetched {when}"
 
 
 def record_years(records: pd.DataFrame) -> pd.Series:
@@ -63,13 +66,18 @@ def country_counts(result: OccurrenceResult) -> pd.DataFrame:
 
 def occurrence_figure(result: OccurrenceResult, colour_by: ColourBy = "year") -> go.Figure:
     """A world map of `result`'s records, coloured by year or basis of record, titled with their source."""
+    if colour_by not in ("year", "basisOfRecord"):
+        raise ValueError(f"colour_by must be 'year' or 'basisOfRecord', not {colour_by!r}")
     records = result.records
     traces = _year_traces(records) if colour_by == "year" else _basis_traces(records)
     figure = go.Figure(traces)
-    link = f'<a href="{result.gbif_url}">{result.species} on GBIF</a>'
-    subtitle = f"{map_caption(result)} · {link}" + (f"<br>{result.notice}" if result.notice else "")
+    species = html.escape(result.species, quote=False)
+    link = f'<a href="{html.escape(result.gbif_url)}">{species} on GBIF</a>'
+    subtitle = f"{map_caption(result)} · {link}"
+    if result.notice:
+        subtitle += f"<br>{html.escape(result.notice, quote=False)}"
     figure.update_layout(
-        title={"text": f"<i>{result.species}</i>: GBIF occurrences", "subtitle": {"text": subtitle}},
+        title={"text": f"<i>{species}</i>: GBIF occurrences", "subtitle": {"text": subtitle}},
         margin={"l": 0, "r": 0, "t": 90, "b": 0},
         legend={"title": {"text": "Basis of record" if colour_by == "basisOfRecord" else ""}},
         geo={
@@ -123,7 +131,11 @@ def _year_traces(records: pd.DataFrame) -> list[go.Scattergeo]:
         _points(
             dated,
             "dated",
-            {"color": years[years.notna()], "colorscale": "Viridis", "colorbar": {"title": {"text": "Year"}}},
+            {
+                "color": years[years.notna()],
+                "colorscale": "Viridis",
+                "colorbar": {"title": {"text": "Year"}, "tickformat": "d", "dtick": 1},
+            },
             showlegend=False,
         )
     ]
@@ -135,7 +147,8 @@ def _year_traces(records: pd.DataFrame) -> list[go.Scattergeo]:
 def _basis_traces(records: pd.DataFrame) -> list[go.Scattergeo]:
     if records.empty:
         return [_points(records, "no records", {}, showlegend=False)]
-    return [
-        _points(group, basis.replace("_", " ").lower() or "unknown", {"color": BASIS_COLOURS.get(basis, UNDATED_COLOUR)})
-        for basis, group in records.groupby("basisOfRecord", sort=True)
-    ]
+    traces = []
+    for basis, group in records.groupby("basisOfRecord", sort=True):
+        label = basis.replace("_", " ").lower() or "unknown"
+        traces.append(_points(group, label, {"color": BASIS_COLOURS.get(basis, UNDATED_COLOUR)}))
+    return traces

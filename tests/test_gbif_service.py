@@ -104,7 +104,9 @@ def test_without_a_snapshot_the_result_is_empty(fake_gbif: FakeGbifApi, gbif_set
     assert result.notice == "GBIF answered with an error (HTTP 500). No offline snapshot is available."
 
 
-def test_an_unreadable_snapshot_is_reported(fake_gbif: FakeGbifApi, gbif_settings: GbifSettings, tmp_path: Path) -> None:
+def test_an_unreadable_snapshot_is_reported(
+    fake_gbif: FakeGbifApi, gbif_settings: GbifSettings, tmp_path: Path
+) -> None:
     fake_gbif.faults["occurrence/search"] = "500"
     result = get_occurrences("Amanita muscaria", tmp_path / "absent.csv", settings=gbif_settings)
     assert (result.source, result.count) == (NONE, 0)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import threading
 from collections import Counter
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -69,7 +75,8 @@ def test_live_map_shows_every_record_coloured_by_year(live: OccurrenceResult) ->
 
 def test_map_colours_by_basis_of_record(live: OccurrenceResult) -> None:
     figure = occurrence_figure(live, colour_by="basisOfRecord")
-    expected = Counter(record["basisOfRecord"].replace("_", " ").lower() for record in load_json(AMANITA_SEARCH)["results"])
+    records = load_json(AMANITA_SEARCH)["results"]
+    expected = Counter(record["basisOfRecord"].replace("_", " ").lower() for record in records)
     assert {trace.name: len(trace.lat) for trace in figure.data} == expected
 
 
@@ -133,7 +140,8 @@ def test_country_counts_match_the_records(tmp_path: Path) -> None:
 
 def test_plotly_config_points_at_the_bundled_maps() -> None:
     assert plotly_config() == {"topojsonURL": TOPOJSON_URL, "displaylogo": False}
-    assert plotly_config("http://localhost:8501/app/static/maps")["topojsonURL"] == "http://localhost:8501/app/static/maps/"
+    absolute = "http://localhost:8501/app/static/maps"
+    assert plotly_config(absolute)["topojsonURL"] == f"{absolute}/"
     assert TOPOJSON_URL.startswith("app/static/") and TOPOJSON_URL.endswith("/")
     served = PROJECT_ROOT / "static" / TOPOJSON_URL.removeprefix("app/static/")
     assert served == STATIC_MAPS_DIR
@@ -152,3 +160,36 @@ def test_the_bundled_world_maps_are_the_ones_plotly_asks_for(resolution: int) ->
 def test_the_html_export_carries_the_offline_config(live: OccurrenceResult) -> None:
     html = occurrence_figure(live).to_html(include_plotlyjs=False, config=plotly_config())
     assert '"topojsonURL": "app/static/maps/"' in html
+
+
+def find_chromium() -> str | None:
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-headless-shell", "google-chrome"))), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_chromium() is None, reason="needs a headless Chromium")
+def test_the_map_draws_offline_from_the_bundled_world_map(tmp_path: Path) -> None:
+    """A page laid out like the app (maps at app/static/maps/) draws coastlines and points with no CDN."""
+    site = tmp_path / "site"
+    shutil.copytree(STATIC_MAPS_DIR, site / "app" / "static" / "maps")
+    result = offline_result(tmp_path, DATA_DIR / "occurrences_snapshot.csv", "Amanita muscaria")
+    occurrence_figure(result).write_html(site / "map.html", config=plotly_config(), include_plotlyjs=True)
+    asked: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            asked.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        command = [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=8000"]
+        page = f"http://127.0.0.1:{server.server_address[1]}/map.html"
+        dom = subprocess.run([*command, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "/app/static/maps/world_50m.json" in asked
+    countries = re.search(r'<g class="layer countries"><path d="([^"]*)"', dom)
+    assert countries and len(countries.group(1)) > 1000, "the country borders were drawn"
+    assert dom.count('class="point"') == 300

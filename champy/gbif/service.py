@@ -98,18 +98,17 @@ def _offline_result(species: str, snapshot: Path | None, limit: int, reason: str
     """The snapshot's records of `species` (or none), with a notice saying why live GBIF was not used."""
     now = datetime.now(timezone.utc)
     if snapshot is None:
-        return OccurrenceResult(species, _empty_records(), NONE, now, gbif_url, f"{reason} No offline snapshot is available.")
+        notice = f"{reason} No offline snapshot is available."
+        return OccurrenceResult(species, records_to_frame([]), NONE, now, gbif_url, notice)
     try:
         records = read_snapshot(snapshot, species).head(limit)
         written_at = datetime.fromtimestamp(Path(snapshot).stat().st_mtime, timezone.utc)
     except (ChampyError, OSError) as exc:
-        return OccurrenceResult(species, _empty_records(), NONE, now, gbif_url, f"{reason} The offline snapshot is unusable: {exc}")
+        notice = f"{reason} The offline snapshot is unusable: {exc}"
+        return OccurrenceResult(species, records_to_frame([]), NONE, now, gbif_url, notice)
     if records.empty:
         notice = f"{reason} The offline snapshot has no records of {species}."
         return OccurrenceResult(species, records, NONE, now, gbif_url, notice)
     notice = f"{reason} Showing the offline snapshot instead."
     return OccurrenceResult(species, records, SNAPSHOT, written_at, gbif_url, notice)
 
-
-def _empty_records() -> pd.DataFrame:
-    return records_to_frame([])

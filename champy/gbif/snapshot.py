@@ -35,7 +35,7 @@ def normalise_species(name: str) -> str:
 
 
 def records_to_frame(records: Iterable[dict[str, Any]], kingdom: str = "Fungi") -> pd.DataFrame:
-    """GBIF occurrence records as a snapshot table: only records in `kingdom`, named to species, with valid coordinates."""
+    """GBIF records as a snapshot table: only those in `kingdom`, named to species, with valid coordinates."""
     rows = [
         {column: _cell(record.get(column), column) for column in SNAPSHOT_COLUMNS}
         for record in records

@@ -39,7 +39,8 @@ def match_name(client: GbifClient, name: str, kingdom: str = "Fungi") -> TaxonMa
         raise NameNotMatched(f"GBIF found no taxon named {name!r}{note}.")
     found_kingdom = str(body.get("kingdom", ""))
     if found_kingdom != kingdom:
-        raise NameNotMatched(f"GBIF matches {name!r} to a taxon in {found_kingdom or 'an unknown kingdom'}, not {kingdom}.")
+        where = found_kingdom or "an unknown kingdom"
+        raise NameNotMatched(f"GBIF matches {name!r} to a taxon in {where}, not {kingdom}.")
     key = body.get("acceptedUsageKey") or body.get("usageKey")
     if not isinstance(key, int):
         raise GbifUnavailable("GBIF's name match has no taxon key.")
