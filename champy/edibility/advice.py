@@ -1,0 +1,46 @@
+"""Plain-language edibility warnings for a list of candidate species, and the permanent disclaimer."""
+
+from __future__ import annotations
+
+from champy.edibility.status import EDIBLE_STATUSES, is_toxic
+from champy.edibility.table import EdibilityInfo, lookup, split_list
+
+DISCLAIMER = (
+    "Never eat a wild mushroom on the strength of this app or of any identification from a photo: "
+    "photo identification is often wrong and some deadly species look like edible ones. "
+    "Have every mushroom checked in person by an expert before eating it. "
+    "If you suspect mushroom poisoning, call a poison centre or the emergency number at once."
+)
+
+
+def edibility_warnings(candidates: list[tuple[str, float]], min_probability: float = 0.05) -> list[str]:
+    """Warnings for (species, probability) candidates given in descending probability.
+
+    One per toxic candidate at or above `min_probability`; one naming the toxic look-alikes of the
+    top candidate; one when an edible top candidate could be confused with a likely toxic one.
+    """
+    likely = [(lookup(species), probability) for species, probability in candidates if probability >= min_probability]
+    toxic = [(info, probability) for info, probability in likely if is_toxic(info.status)]
+    warnings = [
+        f"{_named(info)} is {info.status} and is a candidate with {_percent(probability)} probability."
+        for info, probability in toxic
+    ]
+    if candidates and candidates[0][1] >= min_probability:
+        top = likely[0][0]
+        if top.toxic_lookalikes:
+            warnings.append(f"{_named(top)} has toxic look-alikes: {', '.join(top.toxic_lookalikes)}.")
+        others = [f"{info.species} ({info.status}, {_percent(p)})" for info, p in toxic if info.species != top.species]
+        if top.status in EDIBLE_STATUSES and others:
+            warnings.append(f"{_named(top)} is {top.status} but could be confused with {', '.join(others)}.")
+    return list(dict.fromkeys(warnings))
+
+
+def _named(info: EdibilityInfo) -> str:
+    """The species with its first common name: "Amanita phalloides (Death Cap)"."""
+    common = split_list(info.common_name)
+    return f"{info.species} ({common[0]})" if common else info.species
+
+
+def _percent(probability: float) -> str:
+    """A probability as a percentage with one decimal ("12.5%")."""
+    return f"{probability * 100:.1f}%"
