@@ -9,10 +9,10 @@ Names are imported on first use, so light sub-modules (the gate, decoding) load 
 from importlib import import_module
 
 _EXPORTS = {
-    "Identification": "champy.inference.identify",
-    "SpeciesCandidate": "champy.inference.identify",
-    "identify": "champy.inference.identify",
-    "identify_specimen": "champy.inference.identify",
+    "Identification": "champy.inference.identification",
+    "SpeciesCandidate": "champy.inference.identification",
+    "identify": "champy.inference.identification",
+    "identify_specimen": "champy.inference.identification",
     "DEFAULT_MODEL": "champy.inference.model",
     "ChampyModel": "champy.inference.model",
     "available_models": "champy.inference.model",
