@@ -85,3 +85,17 @@ register(
         },
     )
 )
+
+from champy.models.efficientnet_lite import NOTOP_WEIGHTS, TOP_WEIGHTS, EfficientNetLite0  # noqa: E402
+
+register(
+    Backbone(
+        "efficientnet_lite0",
+        EfficientNetLite0,
+        224,
+        "none",  # the network normalises inside itself: (x - 127) / 128, as it was trained
+        "top_activation",
+        "block6d_add",
+        local_weights={"notop": NOTOP_WEIGHTS, "top": TOP_WEIGHTS},
+    )
+)
