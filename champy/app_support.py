@@ -1,0 +1,396 @@
+"""What the Streamlit pages share: cached models and results, upload checks, and the figures they draw.
+
+The pages stay thin: they lay out widgets and call these functions. Models are loaded once per
+server process (`st.cache_resource`); identifications are cached per photo content (the sha256 of
+the uploaded bytes) and per model, so a rerun of the page never runs the network again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import pandas as pd
+import plotly.graph_objects as go
+import requests
+import streamlit as st
+
+from champy.errors import BadImageError
+from champy.gbif import OccurrenceResult, get_occurrences
+from champy.inference import identify_specimen, load_model
+from champy.models.card import card_path, read_card
+from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
+
+DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
+SAMPLE_PHOTOS_DIR = DATA_DIR / "sample_photos"
+STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": "EfficientNet-B0"}
+"""The backbones of the comparison study, with the names people know them by."""
+
+EDIBILITY_STYLE = {
+    # edibility: (label, badge colour, material icon, bar colour)
+    "deadly": ("Deadly", "red", "skull", "#b2182b"),
+    "poisonous": ("Poisonous", "orange", "warning", "#e66101"),
+    "inedible": ("Inedible", "gray", "block", "#8c8c8c"),
+    "edible": ("Edible", "green", "restaurant", "#4dac26"),
+    "choice": ("Choice edible", "green", "star", "#1a7837"),
+    "unknown": ("Edibility unknown", "gray", "help", "#bdbdbd"),
+}
+
+
+class Upload(Protocol):
+    """What Streamlit's uploader and camera hand the page: a name and the bytes."""
+
+    name: str
+
+    def getvalue(self) -> bytes: ...
+
+
+def max_upload_bytes() -> int:
+    """The upload limit set in `.streamlit/config.toml` (`server.maxUploadSize`, in MB)."""
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def read_upload(upload: Upload) -> bytes:
+    """The uploaded bytes, or BadImageError when the file is empty or larger than the upload limit."""
+    data = upload.getvalue()
+    if not data:
+        raise BadImageError(f"{upload.name} is empty (0 bytes): choose a photo file")
+    limit = max_upload_bytes()
+    if len(data) > limit:
+        raise BadImageError(f"{upload.name} is {len(data) / 2**20:.1f} MB, more than the {limit // 2**20} MB limit")
+    return data
+
+
+def photos_digest(photos: list[bytes]) -> str:
+    """One sha256 for a set of photos (order matters: the first photo is shown first)."""
+    combined = hashlib.sha256()
+    for photo in photos:
+        combined.update(hashlib.sha256(photo).digest())
+    return combined.hexdigest()
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def cached_model(name: str):
+    """The model `name`, loaded once per server process."""
+    return load_model(name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _identify_by_digest(digest: str, model_name: str, _photos: tuple[bytes, ...], _names: tuple[str, ...]):
+    """The identification of `_photos`, cached on their digest (the bytes themselves are not hashed again)."""
+    sources = [io.BytesIO(photo) for photo in _photos]
+    return identify_specimen(sources, cached_model(model_name), top_k=5, explain=True, names=_names)
+
+
+def identify_photos(photos: list[tuple[str, bytes]], model_name: str):
+    """Identify one specimen from one or several (name, bytes) photos with `model_name`, cached per photo content."""
+    names, contents = zip(*photos)
+    return _identify_by_digest(photos_digest(list(contents)), model_name, contents, names)
+
+
+def read_uploads(uploads: list[Upload]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every upload, checked by `read_upload`."""
+    return [(upload.name, read_upload(upload)) for upload in uploads]
+
+
+def occurrence_snapshot(model_name: str) -> Path:
+    """The offline occurrences for a model's species: `models/<model>.occurrences.csv`, else the bundled snapshot."""
+    own = MODELS_DIR / f"{model_name}.occurrences.csv"
+    return own if own.is_file() else DEFAULT_SNAPSHOT
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner="Looking up where it grows…")
+def cached_occurrences(species: str, snapshot: Path) -> OccurrenceResult:
+    """GBIF records of `species` (live, else the offline snapshot), kept for an hour."""
+    return get_occurrences(species, snapshot=snapshot)
+
+
+@st.cache_data(show_spinner=False)
+def model_card(name: str) -> dict[str, Any]:
+    """The card of shipped model `name`, read without loading the network."""
+    return read_card(card_path(MODELS_DIR / f"{name}.h5"))
+
+
+def edibility_badge(edibility: str) -> str:
+    """Streamlit markdown for a coloured edibility badge."""
+    label, colour, icon, _ = EDIBILITY_STYLE.get(edibility, EDIBILITY_STYLE["unknown"])
+    return f":{colour}-badge[:material/{icon}: {label}]"
+
+
+def percent(probability: float) -> str:
+    """0.8731 -> '87.3 %'."""
+    return f"{100 * probability:.1f} %"
+
+
+def species_figure(species: list) -> go.Figure:
+    """Horizontal probability bars of the candidate species, coloured by edibility, the likeliest on top."""
+    ordered = list(reversed(species))
+    figure = go.Figure(
+        go.Bar(
+            x=[100 * c.probability for c in ordered],
+            y=[c.name for c in ordered],
+            orientation="h",
+            marker_color=[EDIBILITY_STYLE.get(c.edibility, EDIBILITY_STYLE["unknown"])[3] for c in ordered],
+            text=[percent(c.probability) for c in ordered],
+            textposition="auto",
+            customdata=[EDIBILITY_STYLE.get(c.edibility, EDIBILITY_STYLE["unknown"])[0] for c in ordered],
+            hovertemplate="<i>%{y}</i>: %{x:.1f} %<br>%{customdata}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title={"text": "Most likely species"},
+        xaxis={"title": {"text": "probability (%)"}, "range": [0, 100]},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=60 + 44 * len(species),
+    )
+    return figure
+
+
+def genus_frame(genera: list) -> pd.DataFrame:
+    """The genus roll-up as a table: genus and probability (%)."""
+    return pd.DataFrame({"genus": [g.name for g in genera], "probability (%)": [round(100 * g.probability, 1) for g in genera]})
+
+
+def total_ms(timings_ms: dict[str, float]) -> float:
+    """The whole identification time: preprocessing, prediction and Grad-CAM."""
+    return float(sum(timings_ms.values()))
+
+
+def agreement_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per model: its verdict, top species and probability, and whether it agrees with the first model."""
+    reference = next(iter(results.values()), None)
+    rows = []
+    for name, result in results.items():
+        top = result.species[0] if result.species else None
+        rows.append(
+            {
+                "model": name,
+                "verdict": result.verdict,
+                "answer": result.answer,
+                "top species": top.name if top else "",
+                "probability (%)": round(100 * top.probability, 1) if top else None,
+                "agrees with first": bool(top and reference.species and top.name == reference.species[0].name),
+                "time (ms)": round(total_ms(result.timings_ms)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def metrics_frame(cards: dict[str, dict]) -> pd.DataFrame:
+    """Held-out test metrics of each model, from its card."""
+    rows = []
+    for name, card in cards.items():
+        test = card.get("metrics", {}).get("test", {})
+        calibration = card.get("calibration", {})
+        rows.append(
+            {
+                "model": name,
+                "backbone": card["backbone"],
+                "input (px)": card["input"]["size"],
+                "classes": len(card["labels"]),
+                "test photos": test.get("n"),
+                "top-1 (%)": _pct(test.get("top1")),
+                "top-3 (%)": _pct(test.get("top3")),
+                "top-5 (%)": _pct(test.get("top5")),
+                "ECE after calibration": calibration.get("test_ece_after"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def training_history(card: dict) -> pd.DataFrame:
+    """The card's training history with a running epoch number across both phases."""
+    history = pd.DataFrame(card.get("training", {}).get("history", []))
+    if history.empty:
+        return history
+    history["step"] = range(1, len(history) + 1)
+    return history
+
+
+def training_figure(history: pd.DataFrame, metric: str) -> go.Figure:
+    """Training and validation `metric` per epoch, with a line where fine-tuning starts."""
+    figure = go.Figure()
+    for column, label in ((metric, "training"), (f"val_{metric}", "validation")):
+        if column in history:
+            figure.add_scatter(x=history["step"], y=history[column], mode="lines+markers", name=label)
+    if "phase" in history and history["phase"].nunique() > 1:
+        first_finetune = history.loc[history["phase"] == history["phase"].max(), "step"].min()
+        figure.add_vline(x=first_finetune - 0.5, line_dash="dot", annotation_text="fine-tuning")
+    figure.update_layout(
+        title={"text": metric.replace("_", " ")},
+        xaxis={"title": {"text": "epoch (both phases)"}},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=320,
+    )
+    return figure
+
+
+def per_class_figure(card: dict) -> go.Figure:
+    """Test precision and recall of every class, grouped bars."""
+    per_class = pd.DataFrame(card["metrics"]["test"]["per_class"])
+    figure = go.Figure()
+    for metric in ("precision", "recall"):
+        figure.add_bar(
+            x=per_class["name"],
+            y=per_class[metric],
+            name=metric,
+            customdata=per_class["support"],
+            hovertemplate="%{x}<br>" + metric + " %{y:.2f}<br>%{customdata} test photos<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="group",
+        yaxis={"range": [0, 1]},
+        xaxis={"tickangle": -35},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=420,
+    )
+    return figure
+
+
+def confusion_figure(card: dict, normalise: bool) -> go.Figure:
+    """The test confusion matrix (rows: true class, columns: predicted), counts or row shares."""
+    names = [label["name"] for label in card["labels"]]
+    counts = pd.DataFrame(card["metrics"]["test"]["confusion_matrix"], index=names, columns=names)
+    shown = counts.div(counts.sum(axis=1).clip(lower=1), axis=0) if normalise else counts
+    figure = go.Figure(
+        go.Heatmap(
+            z=shown.values,
+            x=names,
+            y=names,
+            customdata=counts.values,
+            colorscale="Blues",
+            hovertemplate="true <i>%{y}</i><br>predicted <i>%{x}</i><br>%{customdata} photos<extra></extra>",
+            texttemplate="%{customdata}",
+        )
+    )
+    figure.update_layout(
+        xaxis={"title": {"text": "predicted"}, "tickangle": -35},
+        yaxis={"title": {"text": "true"}, "autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=640,
+    )
+    return figure
+
+
+def class_counts_frame(card: dict) -> pd.DataFrame:
+    """Photos per class in each split of a model's training data."""
+    rows = []
+    for label in card["labels"]:
+        count = label.get("count", {})
+        rows.append(
+            {
+                "class": label["name"],
+                "genus": label.get("genus", ""),
+                "family": label.get("family", ""),
+                "train": count.get("train", 0),
+                "validation": count.get("val", 0),
+                "test": count.get("test", 0),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["total"] = frame[["train", "validation", "test"]].sum(axis=1)
+    return frame.sort_values("total", ascending=False, ignore_index=True)
+
+
+@st.cache_data(show_spinner=False)
+def sample_photos(folder: Path = SAMPLE_PHOTOS_DIR) -> pd.DataFrame:
+    """The sample photo catalogue (`photos.csv`) with each photo's file path, only rows whose file exists."""
+    catalogue = pd.read_csv(folder / "photos.csv", dtype=str, keep_default_na=False)
+    catalogue["file"] = [folder / path for path in catalogue["path"]]
+    return catalogue[[path.is_file() for path in catalogue["file"]]].reset_index(drop=True)
+
+
+def photo_caption(row: pd.Series) -> str:
+    """'© author · licence' for a sample photo."""
+    author = row.get("author") or "unknown photographer"
+    return f"© {author} · {row.get('license') or 'licence unknown'}"
+
+
+COORDINATE_COLUMNS = ("decimalLatitude", "decimalLongitude")
+
+
+def located_photos(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue rows whose photo has coordinates (none when the catalogue has no coordinate columns)."""
+    if not set(COORDINATE_COLUMNS) <= set(catalogue.columns):
+        return catalogue.iloc[0:0]
+    coordinates = catalogue[list(COORDINATE_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    return catalogue.assign(**coordinates)[coordinates.notna().all(axis=1)]
+
+
+def photo_map_figure(located: pd.DataFrame) -> go.Figure:
+    """Where the located photos were taken, one colour per species."""
+    figure = go.Figure(
+        [
+            go.Scattergeo(
+                lat=group["decimalLatitude"], lon=group["decimalLongitude"], mode="markers", name=species,
+                marker={"size": 8, "opacity": 0.8}, hovertext=group["author"], hoverinfo="text+name",
+            )
+            for species, group in located.groupby("species", sort=True)
+        ]
+    )
+    figure.update_layout(
+        geo={"projection": {"type": "natural earth"}, "showcountries": True, "showland": True, "landcolor": "#f3f1ea"},
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+    )
+    return figure
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+APP_SCRIPT = PROJECT_ROOT / "app.py"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving_app(env: dict[str, str] | None = None, startup_seconds: float = 120.0) -> Iterator[str]:
+    """Run `streamlit run app.py` on 127.0.0.1 (a free port) for the duration; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true"]
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(server, f"{url}/_stcore/health", startup_seconds)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_until_healthy(server: subprocess.Popen, health_url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}: {server.stderr.read()[-2000:]}")
+        try:
+            if requests.get(health_url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"streamlit did not answer {health_url} within {seconds:.0f} s")

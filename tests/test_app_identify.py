@@ -1,0 +1,100 @@
+"""The Identify page (app.py) driven by Streamlit's AppTest with real photos and the shipped default model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from champy.app_support import edibility_badge
+from champy.edibility import DISCLAIMER
+from champy.inference import DEFAULT_MODEL, identify, load_model
+from champy.paths import PROJECT_ROOT, SHARED_DIR
+
+PHOTOS = SHARED_DIR / "data" / "photos"
+MUSHROOM_PHOTO = PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg"
+SECOND_VIEW = PHOTOS / "Amanita_muscaria" / "lan_inat587071911.jpg"
+NOT_A_MUSHROOM = SHARED_DIR / "data" / "not_fungi" / "skimage_astronaut.jpg"
+RUN_TIMEOUT = 180
+
+
+def catalogue_species(photo: Path) -> str:
+    """The species the photo catalogue records for `photo`."""
+    catalogue = pd.read_csv(PHOTOS / "photos.csv")
+    return catalogue.loc[catalogue["path"] == f"{photo.parent.name}/{photo.name}", "species"].item()
+
+
+def upload(*photos: tuple[str, bytes]) -> AppTest:
+    """The Identify page after uploading `photos` (name, bytes)."""
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
+    app.file_uploader(key="photos").set_value([(name, content, "image/jpeg") for name, content in photos])
+    return app.run()
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_page_before_upload_shows_disclaimer_and_default_model() -> None:
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
+    assert not app.exception
+    assert DISCLAIMER in texts(app.warning)
+    assert app.sidebar.selectbox[0].value == DEFAULT_MODEL
+    assert "Upload one or more photos" in app.info[0].value
+
+
+def test_mushroom_photo_is_identified() -> None:
+    expected = identify(MUSHROOM_PHOTO, load_model(DEFAULT_MODEL))
+    assert expected.verdict == "mushroom"
+    assert expected.species[0].name == catalogue_species(MUSHROOM_PHOTO) == "Amanita muscaria"
+
+    app = upload((MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()))
+    assert not app.exception
+    assert texts(app.error) == expected.warnings and expected.warnings  # Amanita muscaria is poisonous
+    assert f"**{expected.answer}**" in texts(app.success)
+    assert DISCLAIMER in texts(app.warning)
+    top = expected.species[0]
+    candidate_lines = [line for line in texts(app.markdown) if line.startswith(f"*{top.name}*")]
+    assert candidate_lines and candidate_lines[0].endswith(edibility_badge(top.edibility))
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2  # the species bars and the occurrence map
+    assert [image.captions for image in app.image] == [["Your photo"], ["Where the model looked (Grad-CAM)"]]
+    assert app.dataframe[0].value["genus"].iloc[0] == expected.genus[0].name
+
+
+def test_two_photos_of_one_specimen() -> None:
+    app = upload(
+        (MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()),
+        (SECOND_VIEW.name, SECOND_VIEW.read_bytes()),
+    )
+    assert not app.exception
+    assert not any(text.startswith("Cannot identify") for text in texts(app.error))
+    assert "2 photo(s)" in " ".join(texts(app.markdown))
+    assert "Where the model looked in your other photos" in texts(app.caption)
+
+
+def test_not_a_mushroom() -> None:
+    app = upload((NOT_A_MUSHROOM.name, NOT_A_MUSHROOM.read_bytes()))
+    assert not app.exception and not app.error
+    assert any("This does not look like a mushroom" in text for text in texts(app.warning))
+    assert not app.success
+    assert not app.get("plotly_chart")  # no species chart, no map
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jpg", b"", "empty.jpg is empty (0 bytes)"),
+        ("notes.txt", b"these are field notes, not a photo\n", "notes.txt: not an image"),
+        ("truncated.jpg", MUSHROOM_PHOTO.read_bytes()[:600], "truncated.jpg: corrupt"),
+        ("huge.jpg", b"\xff\xd8\xff" + bytes(21 * 2**20), "more than the 20 MB limit"),
+    ],
+)
+def test_bad_upload_gets_a_clear_message(name: str, content: bytes, message: str) -> None:
+    app = upload((name, content))
+    assert not app.exception
+    assert len(app.error) == 1
+    assert app.error[0].value.startswith("Cannot identify this upload:") and message in app.error[0].value
+    assert not app.get("plotly_chart")
