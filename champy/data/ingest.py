@@ -144,6 +144,7 @@ def ingest(archive: str | Path, out_dir: str | Path, memory_limit: str = MEMORY_
     started = time.monotonic()
     work = out_dir / ".ingest-work"
     shutil.rmtree(work, ignore_errors=True)
+    (work / "spill").mkdir(parents=True)
     try:
         with Archive(archive) as dwca:
             media = _check(dwca.spec.core, dwca.spec.extension(MULTIMEDIA), archive)

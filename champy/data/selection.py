@@ -8,6 +8,7 @@ a host not on the blacklist, each URL once. Select: the `classes` largest classe
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def select_images(out_dir: str | Path, rules: SelectionRules) -> dict:
     if not images.is_file():
         raise ChampyError(f"{images} not found: run `champy dataset ingest` first")
     minimum = rules.per_class if rules.min_per_class is None else rules.min_per_class
-    con = duckdb.connect(config={"memory_limit": "500MB", "threads": 2, "temp_directory": str(out_dir / ".select-spill")})
+    spill = out_dir / ".select-spill"
+    con = duckdb.connect(config={"memory_limit": "500MB", "threads": 2, "temp_directory": str(spill)})
     try:
         con.register("free_licences", _free_licences(con, images))
         con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(images, rules)}")
@@ -118,6 +120,7 @@ def select_images(out_dir: str | Path, rules: SelectionRules) -> dict:
         total = con.execute("SELECT count(*) FROM judged").fetchone()[0]
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     if selected.empty:
         raise ChampyError(_nothing_selected(total, rejected, minimum))
     selected = selected.astype(object).where(selected.notna(), None)
