@@ -11,6 +11,7 @@ from champy.inference import DEFAULT_MODEL, available_models
 from champy.occurrence_map import occurrence_figure, plotly_config
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
+PHOTO_WIDTH = 420
 
 
 def choose_model() -> str:
@@ -70,20 +71,18 @@ def show_candidates(result) -> None:
 
 def show_explanation(result) -> None:
     original, heatmap = st.columns(2)
-    original.image(result.photo, caption="Your photo", width="stretch")
+    original.image(result.photo, caption="Your photo", width=PHOTO_WIDTH, output_format="JPEG")
     if result.overlay is not None:
-        heatmap.image(result.overlay, caption="Where the model looked (Grad-CAM)", width="stretch")
+        heatmap.image(result.overlay, caption="Where the model looked (Grad-CAM)", width=PHOTO_WIDTH, output_format="JPEG")
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):
-            column.image(other, width="stretch")
+            column.image(other, width=PHOTO_WIDTH, output_format="JPEG")
 
 
 def show_map(species: str, model_name: str) -> None:
     st.subheader(f"Where *{species}* has been recorded")
     occurrences = support.cached_occurrences(species, support.occurrence_snapshot(model_name))
-    if occurrences.notice:
-        st.caption(occurrences.notice)
     st.plotly_chart(occurrence_figure(occurrences), config=plotly_config(), width="stretch", key="occurrence_map")
     st.caption(f"[{species} on GBIF]({occurrences.gbif_url})")
 

@@ -312,6 +312,13 @@ def sample_photos(folder: Path = SAMPLE_PHOTOS_DIR) -> pd.DataFrame:
     return catalogue[[path.is_file() for path in catalogue["file"]]].reset_index(drop=True)
 
 
+def species_choices(catalogue: pd.DataFrame, classes: list[str]) -> list[str]:
+    """The catalogue's species: the model's `classes` that have photos first (in their order), then the rest A-Z."""
+    available = set(catalogue["species"])
+    first = [name for name in classes if name in available]
+    return first + sorted(available - set(first))
+
+
 def photo_caption(row: pd.Series) -> str:
     """'© author · licence' for a sample photo."""
     author = row.get("author") or "unknown photographer"
@@ -394,3 +401,29 @@ def _wait_until_healthy(server: subprocess.Popen, health_url: str, seconds: floa
             pass
         time.sleep(0.5)
     raise RuntimeError(f"streamlit did not answer {health_url} within {seconds:.0f} s")
+
+
+RESULT_CAPTION = "Where the model looked (Grad-CAM)"
+
+
+def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
+    """Load the Identify page in a Playwright `page` and wait until its uploader is ready."""
+    page.goto(url)
+    page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
+
+
+def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0) -> float:
+    """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
+
+    Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown
+    (the verdict, probability bars and edibility badges are drawn before it).
+    """
+    result = page.get_by_test_id("stImageCaption").filter(has_text=RESULT_CAPTION)
+    earlier = page.get_by_test_id("stFileChipDeleteBtn")
+    while earlier.count():
+        earlier.first.click()
+    result.wait_for(state="detached", timeout=timeout_s * 1000)
+    start = time.perf_counter()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
+    result.wait_for(timeout=timeout_s * 1000)
+    return time.perf_counter() - start

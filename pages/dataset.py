@@ -11,17 +11,20 @@ from champy.occurrence_map import plotly_config
 PHOTOS_PER_ROW = 4
 
 
-def show_classes(model_name: str) -> None:
+def show_classes(model_name: str) -> list[str]:
+    """The class table of `model_name`; returns the class names."""
     card = support.model_card(model_name)
     counts = support.class_counts_frame(card)
     st.subheader("Classes")
     st.caption(f"The {len(counts)} classes of `{model_name}`, with its photos per split ({card['data'].get('source', '')}).")
     st.dataframe(counts, hide_index=True, width="stretch")
+    return counts["class"].tolist()
 
 
-def show_samples(catalogue) -> None:
+def show_samples(catalogue, classes: list[str]) -> None:
     st.subheader("Sample photos")
-    species = st.selectbox("Species", sorted(catalogue["species"].unique()), key="sample_species")
+    st.caption("Creative Commons photos, credited under each one; the model's own classes come first in the list.")
+    species = st.selectbox("Species", support.species_choices(catalogue, classes), key="sample_species")
     photos = catalogue[catalogue["species"] == species]
     for start in range(0, len(photos), PHOTOS_PER_ROW):
         row = photos.iloc[start : start + PHOTOS_PER_ROW]
@@ -44,13 +47,12 @@ def show_photo_map(catalogue) -> None:
 def main() -> None:
     st.title("The dataset")
     names = available_models()
-    if names:
-        show_classes(DEFAULT_MODEL if DEFAULT_MODEL in names else names[0])
+    classes = show_classes(DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]) if names else []
     if not (support.SAMPLE_PHOTOS_DIR / "photos.csv").is_file():
         st.info("The sample photos (`data/sample_photos/`) are not installed.")
         return
     catalogue = support.sample_photos()
-    show_samples(catalogue)
+    show_samples(catalogue, classes)
     show_photo_map(catalogue)
 
 

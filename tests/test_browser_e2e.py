@@ -1,0 +1,47 @@
+"""End to end: the real `streamlit run app.py` server driven by headless Chromium (Debian's), offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from champy.app_support import CHROMIUM, CHROMIUM_ARGS, RESULT_CAPTION, open_identify_page, serving_app, upload_and_wait
+from champy.paths import PROJECT_ROOT, SHARED_DIR
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+PHOTO = SHARED_DIR / "data" / "photos" / "Amanita_muscaria" / "lan_inat587059976.jpg"
+SCREENSHOT = PROJECT_ROOT / "test-results" / "identify_page.png"
+UNREACHABLE_GBIF = "http://127.0.0.1:9"
+
+
+def test_upload_a_photo_and_read_the_result(tmp_path) -> None:
+    offline = {"CHAMPY_GBIF_API": UNREACHABLE_GBIF, "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif")}
+    with serving_app(offline) as url, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        requested = []
+        page.on("requestfinished", lambda request: requested.append(request.url))
+        open_identify_page(page, url)
+        upload_and_wait(page, [PHOTO])
+
+        verdict = page.get_by_test_id("stAlertContentSuccess")
+        assert verdict.get_by_test_id("stMarkdownContainer").inner_text().strip() == "Amanita muscaria"
+        assert "Poisonous" in page.get_by_test_id("stMain").inner_text()
+        heatmap = page.get_by_test_id("stImage").filter(has_text=RESULT_CAPTION).locator("img")
+        assert heatmap.evaluate("img => img.complete && img.naturalWidth") > 100
+
+        occurrence_map = page.locator(".js-plotly-plot .geo").first
+        occurrence_map.wait_for(timeout=60_000)
+        # country borders drawn from the bundled topojson (one long SVG path)
+        page.wait_for_function("(document.querySelector('.js-plotly-plot .countries path')?.getAttribute('d') || '').length > 10000")
+        assert page.locator(".js-plotly-plot .scattergeo .point").count() == 300  # the offline snapshot's records
+        assert any("/app/static/maps/world_" in address for address in requested)
+        assert not any("cdn.plot.ly" in address for address in requested)
+        assert page.get_by_text("Showing the offline snapshot instead").count() >= 1
+
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        browser.close()
