@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +18,9 @@ from champy.errors import ChampyError
 
 OCCURRENCE = "http://rs.tdwg.org/dwc/terms/Occurrence"
 MULTIMEDIA = ("http://rs.gbif.org/terms/1.0/Multimedia", "http://rs.tdwg.org/ac/terms/Multimedia")
+# What a damaged zip raises in zipfile: bad headers, cut-off or corrupt data, undecodable names,
+# unsupported compression or encryption.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error)
 _ESCAPES = {"\\t": "\t", "\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n"}
 
 
@@ -159,7 +163,7 @@ class Archive:
         elif self.path.is_file():
             try:
                 self._zip = zipfile.ZipFile(self.path)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise ArchiveError(f"{self.path.name} is not a readable zip file ({exc})") from None
             names = self._zip.namelist()
         else:
@@ -173,7 +177,7 @@ class Archive:
             if self._zip is None:
                 return (self.path / name).read_bytes()
             return self._zip.read(name)
-        except (KeyError, OSError, zipfile.BadZipFile) as exc:
+        except (KeyError, *_ZIP_ERRORS) as exc:
             raise ArchiveError(f"{self.path.name}: cannot read {name} ({exc})") from None
 
     def local_file(self, location: str, work_dir: Path) -> Path:
@@ -193,7 +197,7 @@ class Archive:
         try:
             with self._zip.open(info) as source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 4 * 2**20)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _ZIP_ERRORS as exc:
             raise ArchiveError(f"{self.path.name}: cannot extract {location} ({exc})") from None
         return target
 
