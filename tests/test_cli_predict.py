@@ -1,0 +1,70 @@
+"""`python -m champy predict` as a user runs it: JSON schema, Grad-CAM files, bad images, exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from helpers import held_out_photos, not_fungi_photos
+
+KEYS = {"image", "model", "verdict", "mushroom_probability", "species", "genus", "warnings", "timings_ms"}
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "champy", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    good = held_out_photos("Amanita muscaria", 1)[0]
+    data = open(good, "rb").read()
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "notes.jpg").write_text("<html><body>not a photo</body></html>")
+    bomb = folder / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)
+    return folder
+
+
+def test_json_for_good_and_bad_photos(bad_files, tmp_path):
+    good = held_out_photos("Amanita muscaria", 1)[0]
+    cat = str(not_fungi_photos()[0])
+    bad = [str(bad_files / n) for n in ("empty.jpg", "truncated.jpg", "notes.jpg", "bomb.png")] + [str(bad_files / "missing.jpg")]
+    result = run_cli("predict", good, *bad, cat, "--json", "--top-k", "3", "--explain", str(tmp_path / "cams"))
+    assert result.returncode == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 5 and all(line.startswith("champy: error: ") for line in errors), result.stderr
+    assert "Traceback" not in result.stderr
+    for word in ("empty", "truncated", "not an image", "too large", "not found"):
+        assert any(word in line for line in errors), word
+    answers = json.loads(result.stdout)
+    assert [a["image"] for a in answers] == [good, cat]
+    for answer in answers:
+        assert KEYS <= set(answer)
+        assert len(answer["species"]) == 3
+        assert set(answer["species"][0]) == {"name", "genus", "probability", "edibility"}
+        assert set(answer["timings_ms"]) == {"preprocess", "predict", "gradcam"}
+    assert answers[0]["verdict"] == "mushroom" and answers[0]["species"][0]["name"] == "Amanita muscaria"
+    assert answers[0]["species"][0]["edibility"] == "poisonous" and answers[0]["warnings"]
+    assert answers[1]["verdict"] == "not_a_mushroom"
+    overlays = sorted((tmp_path / "cams").glob("*.png"))
+    assert len(overlays) == 2
+    assert Image.open(overlays[0]).size == Image.open(good).size
+
+
+def test_readable_table_with_disclaimer():
+    result = run_cli("predict", held_out_photos("Boletus edulis", 1)[0])
+    assert result.returncode == 0
+    assert "Boletus edulis" in result.stdout and "genus:" in result.stdout
+    assert "Never eat" in result.stdout or "never eat" in result.stdout
+
+
+def test_unknown_model_is_a_clear_error():
+    result = run_cli("predict", held_out_photos("Boletus edulis", 1)[0], "--model", "no_such_model")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("champy: error: no model named 'no_such_model'")
