@@ -1,7 +1,8 @@
 """`python -m champy`: one command-line tool with a sub-command per task.
 
 Each module in `COMMAND_MODULES` adds its sub-commands with `register(subparsers)` and sets
-`func(args) -> int` on them. User errors (`ChampyError`) print one line on stderr and exit with 2;
+`func(args) -> int` on them. User errors (`ChampyError`) and system errors such as a full disk (`OSError`)
+print one line on stderr and exit with 2;
 no traceback reaches the user.
 """
 
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ChampyError as exc:
+        print(f"champy: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a missing file...
         print(f"champy: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from PIL import Image
 
-from champy.atomic import atomic_path
+from champy.atomic import write_bytes
 from champy.images import load_image
 
 JPEG_QUALITY = 90
@@ -18,6 +19,9 @@ def save_photo(data: bytes, target: Path, max_side: int = 512, quality: int = JP
     image = load_image(data, name="image", draft_size=max_side)
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    with atomic_path(target) as tmp:
-        image.save(tmp, format="JPEG", quality=quality, optimize=True)
+    # Encoded in memory, then written by Python: Pillow's direct file writes can miss a short write
+    # on a full disk and leave a truncated JPEG behind.
+    encoded = io.BytesIO()
+    image.save(encoded, format="JPEG", quality=quality, optimize=True)
+    write_bytes(target, encoded.getvalue())
     return image.size
