@@ -116,8 +116,8 @@ def identify_page() -> None:
 st.navigation(
     [
         st.Page(identify_page, title="Identify", icon=":material/search:", default=True),
-        st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
-        st.Page("pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
-        st.Page("pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
+        st.Page("app_pages/compare.py", title="Compare models", icon=":material/compare:"),
+        st.Page("app_pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
+        st.Page("app_pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
     ]
 ).run()

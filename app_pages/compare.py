@@ -38,7 +38,7 @@ def show_model_column(column, name: str, result) -> None:
                 f"*{candidate.name}* · {support.percent(candidate.probability)} {support.edibility_badge(candidate.edibility)}"
             )
         if result.overlay is not None:
-            st.image(result.overlay, caption="Grad-CAM", width="stretch")
+            st.image(result.overlay, caption="Grad-CAM", width=420, output_format="JPEG")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ RUN_TIMEOUT = 180
 
 def open_page(page: str) -> AppTest:
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    app.switch_page(f"pages/{page}")
+    app.switch_page(f"app_pages/{page}")
     return app.run()
 
 
