@@ -87,7 +87,7 @@ async def _session(browser, url: str, photos: list[Path], timeout_s: float, late
     try:
         for photo in photos:
             try:
-                await page.goto(url)
+                await page.goto(url, timeout=timeout_s * 1000)
                 uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
                 await uploader.wait_for(state="attached", timeout=timeout_s * 1000)
                 start = time.perf_counter()
