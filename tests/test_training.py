@@ -13,7 +13,7 @@ from champy.training.prepare import class_weights, prepare
 from champy.data.labelled import load_labelled
 from helpers import PHOTOS, default_split
 
-TOP1_FLOOR, TOP5_FLOOR = 0.80, 0.97  # measured on this split: see the model card and README
+TOP1_FLOOR, TOP5_FLOOR = 0.85, 0.97  # measured 0.879 / 0.987 on this split (README, model card)
 SPECIES = ("Amanita_muscaria", "Boletus_edulis", "Neoboletus_erythropus")
 
 

@@ -20,7 +20,7 @@ def _train(args: argparse.Namespace) -> int:
         weights=None if args.weights == "none" else args.weights, input_size=args.input_size,
         min_per_class=args.min_per_class, other_class=not args.no_other_class,
         head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
-        views=args.views, class_weighting=not args.no_class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
+        views=args.views, class_weights=args.class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--head-epochs", type=int, default=15)
     train.add_argument("--finetune-epochs", type=int, default=15)
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--no-class-weights", action="store_true", help="do not balance the loss across classes")
+    train.add_argument("--class-weights", default="balanced", choices=("balanced", "sqrt", "none"),
+                       help="loss weights for imbalanced classes")
     train.add_argument("--views", type=int, default=6, help="cached views per image on the CPU fast path")
     train.add_argument("--mode", default="auto", choices=("auto", "cached", "full"))
     train.add_argument("--seed", type=int, default=42)

@@ -25,8 +25,8 @@ class TrainConfig:
     head_learning_rate: float = 1e-3
     finetune_learning_rate: float = 1e-4
     patience: int = 5
-    class_weighting: bool = True
-    """Weight the loss so every class counts the same (balanced class weights)."""
+    class_weights: str = "balanced"
+    """Loss weights per class: "balanced" (every class counts the same), "sqrt" (half-way), "none"."""
     views: int = 6
     """CPU fast path: cached views per training image (the first plain, the others augmented)."""
     mode: str = "auto"

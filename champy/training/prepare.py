@@ -72,12 +72,23 @@ def prepare(table: pd.DataFrame, min_per_class: int, other_class: bool, seed: in
     return PreparedData(kept.reset_index(drop=True), labels, other_index)
 
 
-def class_weights(label_index: np.ndarray, num_classes: int) -> dict[int, float]:
-    """Balanced class weights: n / (classes * count), so every class weighs the same in the loss."""
+def class_weights(label_index: np.ndarray, num_classes: int, scheme: str = "balanced") -> dict[int, float]:
+    """Per-class loss weights, normalised to a mean of 1 per image.
+
+    "balanced": n / (classes * count), so every class weighs the same; "sqrt": the square root of
+    that, half-way between balanced and unweighted; "none": all 1.
+    """
+    if scheme not in ("balanced", "sqrt", "none"):
+        raise ValueError(f"unknown class weighting {scheme!r}")
     counts = np.bincount(label_index, minlength=num_classes).astype(float)
     present = counts > 0
     weights = np.zeros(num_classes)
     weights[present] = len(label_index) / (present.sum() * counts[present])
+    if scheme == "none":
+        weights[present] = 1.0
+    elif scheme == "sqrt":
+        weights[present] = np.sqrt(weights[present])
+        weights *= len(label_index) / (weights[label_index]).sum()
     return {i: float(w) for i, w in enumerate(weights)}
 
 

@@ -68,10 +68,8 @@ def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int
     return pd.read_csv(history) if history.exists() else pd.DataFrame()
 
 
-def _sample_weights(labels: np.ndarray, num_classes: int, balanced: bool) -> np.ndarray:
-    if not balanced:
-        return np.ones(len(labels), np.float32)
-    weights = class_weights(labels, num_classes)
+def _sample_weights(labels: np.ndarray, num_classes: int, scheme: str) -> np.ndarray:
+    weights = class_weights(labels, num_classes, scheme)
     return np.array([weights[int(i)] for i in labels], np.float32)
 
 
@@ -92,7 +90,7 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     y_train = train["label_index"].to_numpy(np.int64)
     y_val = val["label_index"].to_numpy(np.int64)
     num_classes = len(data.labels)
-    sequence = cached.RandomViews(train_views, y_train, _sample_weights(y_train, num_classes, config.class_weighting), config.batch_size, config.seed)
+    sequence = cached.RandomViews(train_views, y_train, _sample_weights(y_train, num_classes, config.class_weights), config.batch_size, config.seed)
     validation = (val_views[0].astype(np.float32), y_val)
     histories = []
     for phase, epochs, rate, after in ((1, config.head_epochs, config.head_learning_rate, None),
@@ -107,7 +105,7 @@ def _fit_full(model: keras.Model, data: PreparedData, config: TrainConfig) -> li
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
     y_train = train["label_index"].to_numpy(np.int64)
-    weights = _sample_weights(y_train, len(data.labels), config.class_weighting)
+    weights = _sample_weights(y_train, len(data.labels), config.class_weights)
     train_data = image_dataset(list(train["path"]), y_train, size, config.batch_size, True, config.seed, weights)
     val_data = image_dataset(list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed)
     histories = []
