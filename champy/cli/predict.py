@@ -8,6 +8,7 @@ answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def _explain_path(directory: Path, image: str, index: int) -> Path:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from champy.atomic import atomic_path
+    from champy.atomic import write_bytes
     from champy.edibility import DISCLAIMER
     from champy.inference import identify, load_model
 
@@ -47,9 +48,9 @@ def _predict(args: argparse.Namespace) -> int:
             failed = True
             continue
         if args.explain is not None:
-            target = _explain_path(args.explain, image, index)
-            with atomic_path(target) as tmp:
-                Image.fromarray(result.overlay).save(tmp, format="PNG")
+            encoded = io.BytesIO()
+            Image.fromarray(result.overlay).save(encoded, format="PNG")
+            write_bytes(_explain_path(args.explain, image, index), encoded.getvalue())
         answers.append(result)
         if not args.json:
             print(_table(result))

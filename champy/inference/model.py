@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from champy.errors import ModelLoadError
-from champy.inference.gate import imagenet_mobilenet_v2
+from champy.inference.gate import GATE_INPUT_SIZE, imagenet_mobilenet_v2
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, load_keras_model
@@ -86,7 +86,8 @@ class ChampyModel:
                 gate_probs = self._gate(shared, training=False)
                 features_in = shared
             else:
-                gate_probs = self._gate(pixels / 127.5 - 1.0, training=False)
+                gate_pixels = pixels if self.size == GATE_INPUT_SIZE else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
+                gate_probs = self._gate(gate_pixels / 127.5 - 1.0, training=False)
                 features_in = pixels
             with tf.GradientTape() as tape:
                 maps = self._to_conv(features_in, training=False)
