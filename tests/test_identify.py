@@ -41,6 +41,9 @@ def test_top_k_order_and_genus_rollup(model):
     boletus = sum(c.probability for c in full.species if c.genus == "Boletus")
     assert next(g.probability for g in full.genus if g.name == "Boletus") == pytest.approx(boletus, abs=1e-6)
     assert "other fungi" not in [c.name for c in full.species]
+    confident = identify(held_out_photos("Boletus edulis", 1)[0], model, top_k=5, min_probability=0.05)
+    assert all(c.probability >= 0.05 for c in confident.species)
+    assert [c.name for c in confident.species] == [c.name for c in result.species if c.probability >= 0.05]
 
 
 def test_non_mushrooms_are_rejected_but_still_get_best_guesses(model):

@@ -42,7 +42,8 @@ def _predict(args: argparse.Namespace) -> int:
     answers, failed = [], False
     for index, image in enumerate(args.images):
         try:
-            result = identify(image, model, top_k=args.top_k, explain=args.explain is not None, name=image)
+            result = identify(image, model, top_k=args.top_k, explain=args.explain is not None, name=image,
+                              min_probability=args.min_probability)
         except BadImageError as exc:
             print(f"champy: error: {exc}", file=sys.stderr)
             failed = True
@@ -66,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...)")
     parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
     parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
     parser.add_argument("--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays here")
     parser.add_argument("--json", action="store_true", help="print one JSON array")
     parser.set_defaults(func=_predict)

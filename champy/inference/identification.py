@@ -88,7 +88,7 @@ def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str,
 
 
 def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, top_k: int, explain: bool,
-                     class_index: int | None, preprocess_ms: float) -> Identification:
+                     class_index: int | None, min_probability: float, preprocess_ms: float) -> Identification:
     pixels = np.stack([to_model_input(photo, model.size) for photo in photos])
     start = time.perf_counter()
     raw, imagenet, cams = model.run(pixels, class_index=class_index, explain=explain)
@@ -96,8 +96,9 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, t
     probs = apply_temperature(raw, model.temperature).mean(axis=0)
     gate_score = float(load_gate().probability(imagenet).mean())
     genus = genus_rollup(probs, model.labels, model.other_index)
-    candidates = top_species(probs, model.labels, model.other_index, top_k)
-    verdict, answer, rank = _verdict(model, probs, gate_score, candidates[0][0]["name"], genus)
+    best = top_species(probs, model.labels, model.other_index, 1)[0][0]["name"]
+    verdict, answer, rank = _verdict(model, probs, gate_score, best, genus)
+    candidates = top_species(probs, model.labels, model.other_index, top_k, min_probability)
     species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in candidates]
     start = time.perf_counter()
     overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain else []
@@ -113,8 +114,12 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, t
 
 
 def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k: int = 5, explain: bool = True,
-                      class_index: int | None = None, names: Sequence[str] | None = None) -> Identification:
+                      class_index: int | None = None, names: Sequence[str] | None = None,
+                      min_probability: float = 0.0) -> Identification:
     """Identify one specimen from one or several photos (calibrated probabilities averaged).
+
+    The species list holds the `top_k` most probable species at or above `min_probability`;
+    `class_index` picks the class Grad-CAM explains (default: the most probable).
 
     Raises `BadImageError` for a photo that cannot be read.
     """
@@ -124,10 +129,10 @@ def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k:
     start = time.perf_counter()
     photos = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
     preprocess_ms = (time.perf_counter() - start) * 1000
-    return _identify_pixels(model, photos, ", ".join(names), top_k, explain, class_index, preprocess_ms)
+    return _identify_pixels(model, photos, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms)
 
 
 def identify(source: ImageSource, model: ChampyModel, top_k: int = 5, explain: bool = True,
-             class_index: int | None = None, name: str | None = None) -> Identification:
+             class_index: int | None = None, name: str | None = None, min_probability: float = 0.0) -> Identification:
     """Identify the mushroom in one photo (path, bytes or file object)."""
-    return identify_specimen([source], model, top_k, explain, class_index, [name] if name else None)
+    return identify_specimen([source], model, top_k, explain, class_index, [name] if name else None, min_probability)
