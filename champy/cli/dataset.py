@@ -1,6 +1,6 @@
 """`champy dataset ...`: build an image dataset from a GBIF Darwin Core Archive export.
 
-`build` runs every step; `ingest`, `select`, `download`, `manifest` and `split` run one step each.
+`build` runs every step; `ingest`, `select`, `download`, `gate`, `manifest` and `split` run one step each.
 Every step can be rerun: ingest is skipped when done for the same archive, downloads resume.
 """
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from champy.data.blacklist import load_blacklist
 from champy.data.download import DownloadOptions, download_images, parse_shard
+from champy.data.gate_step import gate_images
 from champy.data.ingest import ingest, is_ingested
 from champy.data.manifest import resplit, write_manifest
 from champy.data.selection import RANKS, SelectionRules, select_images
@@ -49,6 +50,20 @@ def _add_download(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-host", type=int, default=4, help="concurrent requests per host (default 4)")
     parser.add_argument("--max-side", type=int, default=512, help="longest image side in pixels (default 512)")
     parser.add_argument("--shard", default="1/1", help="download only part i of n, e.g. 2/4 (default 1/1)")
+    _add_quiet(parser)
+
+
+def _add_gate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=int, default=128, help="images the gate scores at once (default 128)")
+
+
+def _add_gate_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gate", action="store_true",
+                        help="after the download, move images that are not mushrooms to DIR/rejected/")
+    _add_gate(parser)
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -73,6 +88,12 @@ def _download_options(args: argparse.Namespace) -> DownloadOptions:
                            shard=parse_shard(args.shard), progress=not args.quiet)
 
 
+def _gate_batch_size(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise ChampyError("--batch-size must be at least 1")
+    return args.batch_size
+
+
 def _print(step: str, report: dict) -> None:
     print(f"{step}: " + ", ".join(f"{key} {value}" for key, value in report.items()))
 
@@ -92,6 +113,11 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gate(args: argparse.Namespace) -> int:
+    _print("gate", gate_images(args.out, batch_size=_gate_batch_size(args), progress=not args.quiet))
+    return 0
+
+
 def _manifest(args: argparse.Namespace) -> int:
     _print("manifest", write_manifest(args.out, seed=args.seed, fractions=args.fractions))
     return 0
@@ -103,7 +129,7 @@ def _split(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    rules, options = _rules(args), _download_options(args)
+    rules, options, batch_size = _rules(args), _download_options(args), _gate_batch_size(args)
     if is_ingested(args.archive, args.out):
         print("ingest: already done for this archive")
     else:
@@ -111,8 +137,11 @@ def _build(args: argparse.Namespace) -> int:
     _print("select", select_images(args.out, rules))
     _print("download", download_images(args.out, options))
     if options.shard[1] > 1:
-        print(f"shard {args.shard} done; once every shard is, run: champy dataset manifest --out {args.out}")
+        gate = f"champy dataset gate --out {args.out} && " if args.gate else ""
+        print(f"shard {args.shard} done; once every shard is, run: {gate}champy dataset manifest --out {args.out}")
         return 0
+    if args.gate:
+        _print("gate", gate_images(args.out, batch_size=batch_size, progress=options.progress))
     _print("manifest", write_manifest(args.out, seed=args.seed, fractions=args.fractions))
     return 0
 
@@ -122,11 +151,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dataset = subparsers.add_parser("dataset", help="build an image dataset from a GBIF export")
     steps = dataset.add_subparsers(dest="step", metavar="STEP", required=True)
     commands = {
-        "build": ("run every step: ingest, select, download, manifest", _build,
-                  (_add_archive, _add_out, _add_selection, _add_download, _add_split)),
+        "build": ("run every step: ingest, select, download, [gate,] manifest", _build,
+                  (_add_archive, _add_out, _add_selection, _add_download, _add_gate_flag, _add_split)),
         "ingest": ("read the archive into occurrences.parquet and images.parquet", _ingest, (_add_archive, _add_out)),
         "select": ("filter the images and pick the classes (selected.parquet)", _select, (_add_out, _add_selection)),
         "download": ("fetch the selected images (resumable)", _download, (_add_out, _add_download)),
+        "gate": ("move downloaded images that are not mushrooms to DIR/rejected/ (writes gate.csv)", _gate,
+                 (_add_out, _add_gate, _add_quiet)),
         "manifest": ("write manifest.csv, classes.csv and occurrences.csv from the files on disk", _manifest,
                      (_add_out, _add_split)),
         "split": ("reassign the train/val/test split of manifest.csv", _split, (_add_out, _add_split)),

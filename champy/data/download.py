@@ -1,7 +1,8 @@
 """Download step: fetch the selected images concurrently into the dataset tree, resumably.
 
 An image whose file already exists is skipped (files are written atomically, so an existing
-file is always complete). Temporary files left by a killed run are removed before starting.
+file is always complete), and so is one that the mushroom gate moved to `rejected/`. Temporary
+files left by a killed run are removed before starting.
 Failures go to a CSV with the reason; `shard=(i, n)` takes the i-th of n disjoint parts, split by
 `gbifID`, so several machines can share one download.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from champy.atomic import write_text
 from champy.data.fetch import Fetcher, FetchError, RetryPolicy
+from champy.data.gate_step import rejected_path
 from champy.data.imagefile import save_photo
 from champy.data.progress import Progress
 from champy.data.selection import read_selected
@@ -111,7 +113,8 @@ def download_images(out_dir: str | Path, options: DownloadOptions = DownloadOpti
     mine = selected[[in_shard(g, options.shard) for g in selected["gbifID"]]] if len(selected) else selected
     targets = [_target(root, p) for p in mine["path"]]
     stale = remove_stale_parts(targets)
-    todo = [(row, target) for row, target in zip(mine.itertuples(index=False), targets) if not target.exists()]
+    todo = [(row, target) for row, target in zip(mine.itertuples(index=False), targets)
+            if not target.exists() and not rejected_path(root, row.path).exists()]
     fetcher = Fetcher(per_host=options.per_host, retry=options.retry)
     progress = Progress(len(todo), f"download {options.shard[0]}/{options.shard[1]}", enabled=options.progress)
     failures: list[dict] = []
