@@ -43,7 +43,8 @@ def import_tensorflow_quietly() -> None:
     try:
         import tensorflow as tf
 
-        tf.constant(0.0) + 1.0  # first op: device and oneDNN initialisation also log natively
+        if "TF_CONFIG" not in os.environ:  # multi-worker training must set up its collectives before the first op
+            tf.constant(0.0) + 1.0  # first op: device and oneDNN initialisation also log natively
     finally:
         os.dup2(saved, 2)
         os.close(saved)

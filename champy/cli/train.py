@@ -24,7 +24,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     card = train(config)
     metrics = card["metrics"]["test"]
-    print(f"saved {config.out} and {config.out.with_suffix('.json')}")
+    out = Path(card["training"]["config"]["out"])  # a worker other than the chief writes into its own folder
+    print(f"saved {out} and {out.with_suffix('.json')}")
     print(f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  (n={metrics['n']})")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -26,7 +27,9 @@ from champy.models.registry import get_backbone
 from champy.models.storage import save_model
 from champy.training import cached
 from champy.training.config import TrainConfig
-from champy.training.distribute import choose_strategy, resolve_mode
+from champy.training.distribute import (
+    choose_strategy, is_chief, multi_worker_cluster, prepare_multi_worker_model, resolve_mode, worker_name,
+)
 from champy.training.evaluate import held_out_report, predict_rows
 from champy.training.pipeline import image_dataset, load_images
 from champy.training.prepare import PreparedData, class_weights, file_list_hash, prepare
@@ -137,16 +140,22 @@ def _data_section(data: PreparedData, config: TrainConfig, table_size: int) -> d
 
 def train(config: TrainConfig) -> dict:
     """Run a whole training and write `config.out` (.h5) and its model card; return the card."""
+    mode = resolve_mode(config.mode)
+    strategy = choose_strategy()  # before any other TensorFlow operation (multi-worker collectives)
+    if not is_chief(strategy):  # keep clear of the chief's files
+        worker_dir = config.run_dir / worker_name(strategy)
+        config = replace(config, run_dir=worker_dir, out=worker_dir / config.out.name)
     keras.utils.set_random_seed(config.seed)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     table = load_labelled(config.data, config.rank)
     data = prepare(table, config.min_per_class, config.other_class, config.seed)
-    mode = resolve_mode(config.mode)
     spec = get_backbone(config.backbone)
-    with choose_strategy().scope():
+    with strategy.scope():
         model = create_model(spec.name, len(data.labels), config.weights, config.input_size, augment=True, seed=config.seed)
-    log.info("training %s on %d images, %d classes, %s mode", spec.name, len(data.table), len(data.labels), mode)
-    histories = _fit_cached(model, data, config) if mode == "cached" else _fit_full(model, data, config)
+        if multi_worker_cluster():
+            prepare_multi_worker_model(model)
+        log.info("training %s on %d images, %d classes, %s mode", spec.name, len(data.table), len(data.labels), mode)
+        histories = _fit_cached(model, data, config) if mode == "cached" else _fit_full(model, data, config)
     final = inference_model(model)
     names = [label["name"] for label in data.labels]
     val, test = data.rows("val"), data.rows("test")
