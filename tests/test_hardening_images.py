@@ -150,4 +150,4 @@ def test_cli_predict_answers_the_good_photos_and_names_each_bad_one(matrix, tmp_
     overlays = sorted(explain.iterdir())
     assert len(overlays) == len(answers)
     assert all(p.suffix == ".png" and p.parent == explain and Image.open(p).size[0] > 0 for p in overlays)
-    assert not list(folder.parent.glob("*gradcam*"))
+    assert not list(folder.parent.glob("*_gradcam.png")) and not list(folder.rglob("*_gradcam.png"))

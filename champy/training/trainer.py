@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -71,6 +70,20 @@ def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int
     return pd.read_csv(history) if history.exists() else pd.DataFrame()
 
 
+def _two_phases(model: keras.Model, fit_model: keras.Model, train_data, val_data, config: TrainConfig) -> list[pd.DataFrame]:
+    """Phase 1: the head on a frozen backbone; phase 2: the top blocks unfrozen at a lower rate.
+
+    `fit_model` is what is fitted: the whole model, or (CPU fast path) its top, which shares layers.
+    """
+    after = get_backbone(model.name.removeprefix("champy_")).finetune_after
+    histories = []
+    for phase, epochs, rate, unfreeze_after in ((1, config.head_epochs, config.head_learning_rate, None),
+                                                (2, config.finetune_epochs, config.finetune_learning_rate, after)):
+        set_backbone_trainable(model, unfreeze_after)
+        histories.append(_run_phase(fit_model, phase, train_data, val_data, epochs, rate, config))
+    return histories
+
+
 def _sample_weights(labels: np.ndarray, num_classes: int, scheme: str) -> np.ndarray:
     weights = class_weights(labels, num_classes, scheme)
     return np.array([weights[int(i)] for i in labels], np.float32)
@@ -95,28 +108,17 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     num_classes = len(data.labels)
     sequence = cached.RandomViews(train_views, y_train, _sample_weights(y_train, num_classes, config.class_weights), config.batch_size, config.seed)
     validation = (val_views[0].astype(np.float32), y_val)
-    histories = []
-    for phase, epochs, rate, after in ((1, config.head_epochs, config.head_learning_rate, None),
-                                       (2, config.finetune_epochs, config.finetune_learning_rate, spec.finetune_after)):
-        set_backbone_trainable(model, after)
-        histories.append(_run_phase(top, phase, sequence, validation, epochs, rate, config))
-    return histories
+    return _two_phases(model, top, sequence, validation, config)
 
 
 def _fit_full(model: keras.Model, data: PreparedData, config: TrainConfig) -> list[pd.DataFrame]:
-    spec = get_backbone(model.name.removeprefix("champy_"))
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
     y_train = train["label_index"].to_numpy(np.int64)
     weights = _sample_weights(y_train, len(data.labels), config.class_weights)
     train_data = image_dataset(list(train["path"]), y_train, size, config.batch_size, True, config.seed, weights)
     val_data = image_dataset(list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed)
-    histories = []
-    for phase, epochs, rate, after in ((1, config.head_epochs, config.head_learning_rate, None),
-                                       (2, config.finetune_epochs, config.finetune_learning_rate, spec.finetune_after)):
-        set_backbone_trainable(model, after)
-        histories.append(_run_phase(model, phase, train_data, val_data, epochs, rate, config))
-    return histories
+    return _two_phases(model, model, train_data, val_data, config)
 
 
 def _history_records(histories: list[pd.DataFrame]) -> list[dict]:
