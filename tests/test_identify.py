@@ -110,3 +110,15 @@ def test_unknown_when_no_species_is_confident(model):
     assert np.mean(flagged) >= 0.5  # species never seen in training: most are not named
     answered_unknown = next(r for r in results if r.verdict == "unknown")
     assert answered_unknown.species and answered_unknown.answer != answered_unknown.species[0].name
+
+
+@pytest.mark.parametrize("name", available_models())
+def test_every_shipped_model_answers_in_one_pass(name):
+    shipped = load_model(name)
+    assert shipped.shares_gate_trunk and shipped.gate_backbone == shipped.backbone
+    pixels = load_model_input(held_out_photos("Amanita muscaria", 1)[0], shipped.size)[None]
+    probs, _, _ = shipped.run(pixels)
+    np.testing.assert_allclose(probs, shipped.forward(pixels), atol=1e-5)
+    fly_agarics = [identify(p, shipped).answer for p in held_out_photos("Amanita muscaria", 5)]
+    assert fly_agarics.count("Amanita muscaria") >= 4, fly_agarics
+    assert all(identify(p, shipped).verdict == "not_a_mushroom" for p in not_fungi_photos()[:6])

@@ -3,8 +3,10 @@
 ImageNet already has fungi classes (mushroom, coral fungus, agaric, gyromitra, stinkhorn, earthstar,
 hen-of-the-woods, bolete). The gate is a logistic regression over the log-probabilities of all 1000
 ImageNet classes, fitted on real mushroom photos and on photos that are not fungi; its parameters,
-threshold and measured error rates live in `models/mushroom_gate.json`. The ImageNet network keeps
-its original weights, so the gate does not drift when a species model is fine-tuned.
+threshold and measured error rates live in `models/mushroom_gate.json` (on the ImageNet MobileNetV2,
+the default) or `models/mushroom_gate_<backbone>.json` for another backbone whose ImageNet classifier
+is shipped in `models/imagenet/`. The ImageNet network keeps its original weights, so the gate does
+not drift when a species model is fine-tuned.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from champy.models.factory import normalisation_matrix
+from champy.models.registry import get_backbone
 from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR
 
 FUNGI_CLASSES = (947, 991, 992, 993, 994, 995, 996, 997)
-GATE_FILE = MODELS_DIR / "mushroom_gate.json"  # written by `champy fit-gate`
-IMAGENET_TOP_WEIGHTS = IMAGENET_WEIGHTS_DIR / "mobilenet_v2_1.0_224_imagenet.weights.h5"
+DEFAULT_GATE_BACKBONE = "mobilenet_v2"
 GATE_INPUT_SIZE = 224
 EPS = 1e-7
 
@@ -44,23 +47,41 @@ def fungi_mass(imagenet_probs: np.ndarray) -> np.ndarray:
     return imagenet_probs[..., list(FUNGI_CLASSES)].sum(axis=-1)
 
 
-@lru_cache(maxsize=1)
-def load_gate(path: Path = GATE_FILE) -> GateParams:
-    """The shipped gate parameters."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+def gate_file(backbone: str = DEFAULT_GATE_BACKBONE) -> Path:
+    """Where the gate fitted on `backbone`'s ImageNet classifier lives (written by `champy fit-gate`)."""
+    suffix = "" if backbone == DEFAULT_GATE_BACKBONE else f"_{backbone}"
+    return MODELS_DIR / f"mushroom_gate{suffix}.json"
+
+
+def has_gate(backbone: str) -> bool:
+    """Whether a gate and the ImageNet classifier it reads are shipped for `backbone`."""
+    top = get_backbone(backbone).local_weights.get("top")
+    return gate_file(backbone).is_file() and top is not None and (IMAGENET_WEIGHTS_DIR / top).is_file()
+
+
+@lru_cache(maxsize=4)
+def load_gate(backbone: str = DEFAULT_GATE_BACKBONE) -> GateParams:
+    """The shipped gate parameters for `backbone`'s ImageNet classifier."""
+    data = json.loads(gate_file(backbone).read_text(encoding="utf-8"))
     return GateParams(np.asarray(data["coef"], np.float64), float(data["intercept"]), float(data["threshold"]))
 
 
-@lru_cache(maxsize=1)
-def imagenet_mobilenet_v2() -> keras.Model:
-    """The ImageNet MobileNetV2 classifier (1000 classes) from the weights shipped in `models/imagenet/`."""
-    model = keras.applications.MobileNetV2(include_top=True, weights=None, input_shape=(GATE_INPUT_SIZE, GATE_INPUT_SIZE, 3))
-    model.load_weights(str(IMAGENET_TOP_WEIGHTS))
+@lru_cache(maxsize=4)
+def imagenet_classifier(backbone: str = DEFAULT_GATE_BACKBONE) -> keras.Model:
+    """`backbone`'s ImageNet classifier (1000 classes) from the weights shipped in `models/imagenet/`."""
+    spec = get_backbone(backbone)
+    model = spec.constructor(include_top=True, weights=None, input_shape=(GATE_INPUT_SIZE, GATE_INPUT_SIZE, 3))
+    model.load_weights(str(IMAGENET_WEIGHTS_DIR / spec.local_weights["top"]))
     return model
 
 
-def imagenet_probabilities(pixels: np.ndarray, batch_size: int = 32) -> np.ndarray:
+def imagenet_input(pixels, backbone: str = DEFAULT_GATE_BACKBONE):
+    """RGB 0..255 pixels normalised as `backbone`'s ImageNet classifier expects (NumPy or tensors)."""
+    kernel, bias = normalisation_matrix(get_backbone(backbone).preprocessing)
+    return pixels @ kernel.astype(np.float32) + bias.astype(np.float32)
+
+
+def imagenet_probabilities(pixels: np.ndarray, backbone: str = DEFAULT_GATE_BACKBONE, batch_size: int = 32) -> np.ndarray:
     """ImageNet class probabilities for RGB 0..255 images of the gate's input size."""
-    model = imagenet_mobilenet_v2()
-    scaled = pixels.astype(np.float32) / 127.5 - 1.0
-    return model.predict(scaled, batch_size=batch_size, verbose=0)
+    scaled = imagenet_input(pixels.astype(np.float32), backbone)
+    return imagenet_classifier(backbone).predict(scaled, batch_size=batch_size, verbose=0)

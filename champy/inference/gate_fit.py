@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from champy.atomic import write_json
-from champy.inference.gate import EPS, GATE_INPUT_SIZE, GateParams, imagenet_probabilities
+from champy.inference.gate import DEFAULT_GATE_BACKBONE, EPS, GATE_INPUT_SIZE, GateParams, imagenet_probabilities
 from champy.training.pipeline import load_images
 
 
@@ -53,11 +53,11 @@ def cross_validated_scores(x: np.ndarray, y: np.ndarray, l2: float, folds: int =
     return scores
 
 
-def fit_gate(positive_paths: list[str], negative_paths: list[str], out: Path, l2: float = 100.0,
-             max_mushrooms_rejected: float = 0.02) -> dict:
+def fit_gate(positive_paths: list[str], negative_paths: list[str], out: Path, backbone: str = DEFAULT_GATE_BACKBONE,
+             l2: float = 100.0, max_mushrooms_rejected: float = 0.02) -> dict:
     """Fit the gate on mushroom and non-mushroom photos, measure it by cross-validation, write `out`."""
-    pos = imagenet_probabilities(load_images(positive_paths, GATE_INPUT_SIZE))
-    neg = imagenet_probabilities(load_images(negative_paths, GATE_INPUT_SIZE))
+    pos = imagenet_probabilities(load_images(positive_paths, GATE_INPUT_SIZE), backbone)
+    neg = imagenet_probabilities(load_images(negative_paths, GATE_INPUT_SIZE), backbone)
     x = _features(np.vstack([pos, neg]))
     y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
     scores = cross_validated_scores(x, y, l2)
@@ -65,7 +65,8 @@ def fit_gate(positive_paths: list[str], negative_paths: list[str], out: Path, l2
     threshold = float(pos_scores[int(np.floor(max_mushrooms_rejected * len(pos_scores)))])
     coef, intercept = fit_logistic(x, y, l2)
     report = {
-        "model": "logistic regression on log ImageNet probabilities of the shipped ImageNet MobileNetV2",
+        "model": f"logistic regression on log ImageNet probabilities of the shipped ImageNet {backbone}",
+        "backbone": backbone,
         "coef": [float(c) for c in coef],
         "intercept": intercept,
         "threshold": threshold,

@@ -19,7 +19,6 @@ from champy.calibration import apply_temperature
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
 from champy.images import ImageSource, load_image, to_model_input
 from champy.inference.decode import Candidate, genus_rollup, top_species
-from champy.inference.gate import load_gate
 from champy.inference.gradcam import overlay
 from champy.inference.model import ChampyModel
 from champy.training.openset import known_confidence
@@ -78,7 +77,7 @@ class Identification:
 
 def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str, genus: list[Candidate]) -> tuple[str, str, str]:
     """(verdict, answer, rank of the answer) for calibrated probabilities and a gate score."""
-    if gate_score < load_gate().threshold:
+    if gate_score < model.gate.threshold:
         return "not_a_mushroom", "not a mushroom", "none"
     if float(known_confidence(probs[None], model.other_index)[0]) >= model.unknown_threshold:
         return "mushroom", top, "species"
@@ -94,7 +93,7 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, t
     raw, imagenet, cams = model.run(pixels, class_index=class_index, explain=explain)
     predict_ms = (time.perf_counter() - start) * 1000
     probs = apply_temperature(raw, model.temperature).mean(axis=0)
-    gate_score = float(load_gate().probability(imagenet).mean())
+    gate_score = float(model.gate.probability(imagenet).mean())
     genus = genus_rollup(probs, model.labels, model.other_index)
     best = top_species(probs, model.labels, model.other_index, 1)[0][0]["name"]
     verdict, answer, rank = _verdict(model, probs, gate_score, best, genus)

@@ -2,9 +2,10 @@
 
 `ChampyModel.run` computes, in ONE forward pass inside one `tf.function`, the species
 probabilities, the ImageNet probabilities the mushroom gate needs, and the Grad-CAM map of the
-chosen class at the last convolutional layer. When the model's frozen trunk is the ImageNet
-MobileNetV2 trunk (the default model), the gate branches off that shared trunk; otherwise the
-ImageNet network runs beside it on the same pixels.
+chosen class at the last convolutional layer. When the model's frozen trunk (everything up to its
+backbone's fine-tuning boundary) still holds the ImageNet weights of a backbone with a shipped gate
+(MobileNetV2, EfficientNet-Lite0), the gate's ImageNet head branches off that shared trunk;
+otherwise the ImageNet MobileNetV2 runs beside the model on the same pixels.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from champy.errors import ModelLoadError
-from champy.inference.gate import GATE_INPUT_SIZE, imagenet_mobilenet_v2
+from champy.inference.gate import DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, has_gate, imagenet_classifier, imagenet_input, load_gate
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, load_keras_model
@@ -27,20 +28,22 @@ from champy.paths import MODELS_DIR
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "mobilenet_v2_species"
-GATE_TRUNK_END = "block_13_project_BN"
 
 
 def _shares_imagenet_trunk(model: keras.Model, backbone: str) -> bool:
-    """True when every layer up to the gate's branch point holds the ImageNet weights."""
-    if backbone != "mobilenet_v2" or int(model.input_shape[1]) != 224:
+    """True when every layer up to the backbone's fine-tuning boundary holds its ImageNet weights."""
+    if not has_gate(backbone) or int(model.input_shape[1]) != GATE_INPUT_SIZE:
         return False
-    reference = imagenet_mobilenet_v2()
-    for layer in reference.layers:
+    boundary = get_backbone(backbone).finetune_after
+    for layer in imagenet_classifier(backbone).layers:
         if layer.weights:
-            mine = model.get_layer(layer.name).get_weights()
+            try:
+                mine = model.get_layer(layer.name).get_weights()
+            except ValueError:
+                return False
             if any(not np.array_equal(a, b) for a, b in zip(mine, layer.get_weights())):
                 return False
-        if layer.name == GATE_TRUNK_END:
+        if layer.name == boundary:
             return True
     return False
 
@@ -61,18 +64,21 @@ class ChampyModel:
         self.backbone = card["backbone"]
         conv_name = card.get("last_conv_layer") or get_backbone(self.backbone).last_conv_layer
         self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone)
+        self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
+        self.gate = load_gate(self.gate_backbone)
         self._build(conv_name)
         self._lock = threading.Lock()
 
     def _build(self, conv_name: str) -> None:
         model = self.keras_model
         conv = model.get_layer(conv_name).output
-        imagenet = imagenet_mobilenet_v2()
+        imagenet = imagenet_classifier(self.gate_backbone)
         if self.shares_gate_trunk:
-            trunk = model.get_layer(GATE_TRUNK_END).output
+            boundary = get_backbone(self.backbone).finetune_after
+            trunk = model.get_layer(boundary).output
             self._trunk = keras.Model(model.input, trunk)
             self._to_conv = keras.Model(trunk, conv)
-            self._gate = keras.Model(imagenet.get_layer(GATE_TRUNK_END).output, imagenet.output)
+            self._gate = keras.Model(imagenet.get_layer(boundary).output, imagenet.output)
         else:
             self._trunk = None
             self._to_conv = keras.Model(model.input, conv)
@@ -87,7 +93,7 @@ class ChampyModel:
                 features_in = shared
             else:
                 gate_pixels = pixels if self.size == GATE_INPUT_SIZE else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
-                gate_probs = self._gate(gate_pixels / 127.5 - 1.0, training=False)
+                gate_probs = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
                 features_in = pixels
             with tf.GradientTape() as tape:
                 maps = self._to_conv(features_in, training=False)
