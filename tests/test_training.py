@@ -95,3 +95,9 @@ def test_shipped_default_model_beats_its_floor():
     assert report["top1"] >= TOP1_FLOOR and report["top5"] >= TOP5_FLOOR
     assert report["unseen_species_flagged"] >= 0.5
     assert report["top5"] == pytest.approx(card["metrics"]["test"]["top5"], abs=0.02)
+
+
+def test_unknown_fine_tuning_boundary_is_a_clear_error(small_dataset, tmp_path):
+    result = train_cli(small_dataset, tmp_path / "m.h5", tmp_path / "run", "--finetune-after", "no_such_layer")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "champy: error: --finetune-after: champy_mobilenet_v2 has no layer named 'no_such_layer'"

@@ -20,7 +20,7 @@ def _train(args: argparse.Namespace) -> int:
         weights=None if args.weights == "none" else args.weights, input_size=args.input_size,
         min_per_class=args.min_per_class, other_class=not args.no_other_class,
         head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
-        views=args.views, class_weights=args.class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
+        views=args.views, finetune_after=args.finetune_after, class_weights=args.class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
@@ -61,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--class-weights", default="balanced", choices=("balanced", "sqrt", "none"),
                        help="loss weights for imbalanced classes")
+    train.add_argument("--finetune-after", default=None, metavar="LAYER",
+                       help="last layer kept frozen when fine-tuning (default: the backbone's)")
     train.add_argument("--views", type=int, default=6, help="cached views per image on the CPU fast path")
     train.add_argument("--mode", default="auto", choices=("auto", "cached", "full"))
     train.add_argument("--seed", type=int, default=42)

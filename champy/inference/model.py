@@ -30,11 +30,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "mobilenet_v2_species"
 
 
-def _shares_imagenet_trunk(model: keras.Model, backbone: str) -> bool:
-    """True when every layer up to the backbone's fine-tuning boundary holds its ImageNet weights."""
+def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> bool:
+    """True when every layer up to the fine-tuning `boundary` holds the backbone's ImageNet weights."""
     if not has_gate(backbone) or int(model.input_shape[1]) != GATE_INPUT_SIZE:
         return False
-    boundary = get_backbone(backbone).finetune_after
     for layer in imagenet_classifier(backbone).layers:
         if layer.weights:
             try:
@@ -63,7 +62,8 @@ class ChampyModel:
         self.unknown_threshold = float(card.get("open_set", {}).get("unknown_threshold", 0.0))
         self.backbone = card["backbone"]
         conv_name = card.get("last_conv_layer") or get_backbone(self.backbone).last_conv_layer
-        self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone)
+        self.boundary = card.get("finetune_after") or get_backbone(self.backbone).finetune_after
+        self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
         self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
         self.gate = load_gate(self.gate_backbone)
         self._build(conv_name)
@@ -74,11 +74,10 @@ class ChampyModel:
         conv = model.get_layer(conv_name).output
         imagenet = imagenet_classifier(self.gate_backbone)
         if self.shares_gate_trunk:
-            boundary = get_backbone(self.backbone).finetune_after
-            trunk = model.get_layer(boundary).output
+            trunk = model.get_layer(self.boundary).output
             self._trunk = keras.Model(model.input, trunk)
             self._to_conv = keras.Model(trunk, conv)
-            self._gate = keras.Model(imagenet.get_layer(boundary).output, imagenet.output)
+            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, imagenet.output)
         else:
             self._trunk = None
             self._to_conv = keras.Model(model.input, conv)

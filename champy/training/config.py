@@ -27,6 +27,8 @@ class TrainConfig:
     patience: int = 5
     class_weights: str = "balanced"
     """Loss weights per class: "balanced" (every class counts the same), "sqrt" (half-way), "none"."""
+    finetune_after: str | None = None
+    """Last layer kept frozen in the fine-tuning phase (default: the backbone's, from the registry)."""
     views: int = 6
     """CPU fast path: cached views per training image (the first plain, the others augmented)."""
     mode: str = "auto"

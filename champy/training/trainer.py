@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.errors import ChampyError
 from champy.images import RESIZE_METHOD
 from champy.models.card import CARD_VERSION, card_path, software_versions, write_card
 from champy.models.factory import create_model, inference_model, set_backbone_trainable
@@ -70,12 +71,20 @@ def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int
     return pd.read_csv(history) if history.exists() else pd.DataFrame()
 
 
+def _boundary(model: keras.Model, config: TrainConfig) -> str:
+    """The last frozen layer of the fine-tuning phase: the configured one or the backbone's default."""
+    boundary = config.finetune_after or get_backbone(model.name.removeprefix("champy_")).finetune_after
+    if boundary not in {layer.name for layer in model.layers}:
+        raise ChampyError(f"--finetune-after: {model.name} has no layer named {boundary!r}")
+    return boundary
+
+
 def _two_phases(model: keras.Model, fit_model: keras.Model, train_data, val_data, config: TrainConfig) -> list[pd.DataFrame]:
     """Phase 1: the head on a frozen backbone; phase 2: the top blocks unfrozen at a lower rate.
 
     `fit_model` is what is fitted: the whole model, or (CPU fast path) its top, which shares layers.
     """
-    after = get_backbone(model.name.removeprefix("champy_")).finetune_after
+    after = _boundary(model, config)
     histories = []
     for phase, epochs, rate, unfreeze_after in ((1, config.head_epochs, config.head_learning_rate, None),
                                                 (2, config.finetune_epochs, config.finetune_learning_rate, after)):
@@ -91,10 +100,10 @@ def _sample_weights(labels: np.ndarray, num_classes: int, scheme: str) -> np.nda
 
 def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> list[pd.DataFrame]:
     spec = get_backbone(model.name.removeprefix("champy_"))
-    bottom, top = cached.split_at(model, spec.finetune_after)
+    bottom, top = cached.split_at(model, _boundary(model, config))
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
-    key = f"{spec.name}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
+    key = f"{spec.name}_{_boundary(model, config)}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
     train_views = cached.cached_views(
         config.run_dir / f"views_train_{key}.npy",
         lambda: cached.compute_views(bottom, load_images(list(train["path"]), size), config.views, config.batch_size, config.seed),
@@ -182,6 +191,7 @@ def train(config: TrainConfig) -> dict:
         "labels": data.labels,
         "other_index": data.other_index,
         "last_conv_layer": spec.last_conv_layer,
+        "finetune_after": _boundary(model, config),
         "data": _data_section(data, config, len(table)),
         "split": {
             "method": "stratified by class, hash of (seed, image id); rare species pooled as 'other fungi' split by whole species",
