@@ -169,3 +169,12 @@ def test_default_blacklist_blocks_herbarium_hosts_only(fungi_archive, tmp_path):
                                                             blacklist=tuple(load_blacklist(None))))
     assert report["rejected"] == {"blacklisted host": len(blocked)} and report["selected"] == len(kept)
     shutil.rmtree(folder)
+
+
+def test_a_zip_bomb_descriptor_is_refused_before_it_is_read(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("meta.xml", b"<archive>" + b" " * (17 * 2**20) + b"</archive>")
+    assert archive.stat().st_size < 100_000
+    with pytest.raises(ArchiveError, match="larger than 16 MB"):
+        Archive(archive)

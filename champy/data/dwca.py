@@ -20,6 +20,7 @@ OCCURRENCE = "http://rs.tdwg.org/dwc/terms/Occurrence"
 MULTIMEDIA = ("http://rs.gbif.org/terms/1.0/Multimedia", "http://rs.tdwg.org/ac/terms/Multimedia")
 # What a damaged zip raises in zipfile: bad headers, cut-off or corrupt data, undecodable names,
 # unsupported compression or encryption.
+MAX_META_BYTES = 16 * 2**20  # meta.xml is a few KB; a larger one is a zip bomb, not a descriptor
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error)
 _ESCAPES = {"\\t": "\t", "\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n"}
 
@@ -176,6 +177,8 @@ class Archive:
         try:
             if self._zip is None:
                 return (self.path / name).read_bytes()
+            if self._zip.getinfo(name).file_size > MAX_META_BYTES:
+                raise ArchiveError(f"{self.path.name}: {name} is larger than {MAX_META_BYTES // 2**20} MB: not a descriptor")
             return self._zip.read(name)
         except (KeyError, *_ZIP_ERRORS) as exc:
             raise ArchiveError(f"{self.path.name}: cannot read {name} ({exc})") from None
@@ -194,6 +197,12 @@ class Archive:
             raise ArchiveError(f"{self.path.name}: meta.xml names {location}, which is missing") from None
         target = work_dir / PurePosixPath(location).name
         work_dir.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(work_dir).free
+        if info.file_size > free:
+            raise ArchiveError(
+                f"{self.path.name}: {location} unpacks to {info.file_size / 2**30:.1f} GB but only "
+                f"{free / 2**30:.1f} GB are free in {work_dir}"
+            )
         try:
             with self._zip.open(info) as source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 4 * 2**20)
