@@ -57,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ChampyError as exc:
-        print(f"champy: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a full disk, a read-only folder, a missing file...
+    except (ChampyError, OSError) as exc:  # OSError: a full disk, a read-only folder, a missing file...
         print(f"champy: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -21,11 +21,10 @@ class Candidate:
     probability: float
 
 
-def top_species(probs: np.ndarray, labels: list[dict], other_index: int | None, k: int,
-                min_probability: float = 0.0) -> list[tuple[dict, float]]:
-    """The k most probable known species (label dict, probability), descending, above `min_probability`."""
+def top_species(probs: np.ndarray, labels: list[dict], other_index: int | None, k: int) -> list[tuple[dict, float]]:
+    """The k most probable known species (label dict, probability), descending."""
     order = [int(i) for i in np.argsort(-probs, kind="stable") if int(i) != other_index]
-    return [(labels[i], float(probs[i])) for i in order[:k] if probs[i] >= min_probability]
+    return [(labels[i], float(probs[i])) for i in order[:k]]
 
 
 def genus_rollup(probs: np.ndarray, labels: list[dict], other_index: int | None) -> list[Candidate]:

@@ -23,7 +23,6 @@ from champy.models.factory import normalisation_matrix
 from champy.models.registry import get_backbone
 from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR
 
-FUNGI_CLASSES = (947, 991, 992, 993, 994, 995, 996, 997)
 DEFAULT_GATE_BACKBONE = "mobilenet_v2"
 GATE_INPUT_SIZE = 224
 EPS = 1e-7
@@ -40,11 +39,6 @@ class GateParams:
     def probability(self, imagenet_probs: np.ndarray) -> np.ndarray:
         logits = np.log(np.clip(imagenet_probs, EPS, 1.0)) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-logits))
-
-
-def fungi_mass(imagenet_probs: np.ndarray) -> np.ndarray:
-    """Summed probability of the eight ImageNet fungi classes."""
-    return imagenet_probs[..., list(FUNGI_CLASSES)].sum(axis=-1)
 
 
 def gate_file(backbone: str = DEFAULT_GATE_BACKBONE) -> Path:

@@ -86,19 +86,17 @@ def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str,
     return "unknown", "a mushroom the model does not know", "none"
 
 
-def _identify_pixels(model: ChampyModel, photos: list[Image.Image], name: str, top_k: int, explain: bool,
-                     class_index: int | None, min_probability: float, preprocess_ms: float) -> Identification:
-    pixels = np.stack([to_model_input(photo, model.size) for photo in photos])
+def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.ndarray, name: str, top_k: int,
+                     explain: bool, class_index: int | None, min_probability: float, preprocess_ms: float) -> Identification:
     start = time.perf_counter()
     raw, imagenet, cams = model.run(pixels, class_index=class_index, explain=explain)
     predict_ms = (time.perf_counter() - start) * 1000
     probs = apply_temperature(raw, model.temperature).mean(axis=0)
     gate_score = float(model.gate.probability(imagenet).mean())
     genus = genus_rollup(probs, model.labels, model.other_index)
-    best = top_species(probs, model.labels, model.other_index, 1)[0][0]["name"]
-    verdict, answer, rank = _verdict(model, probs, gate_score, best, genus)
-    candidates = top_species(probs, model.labels, model.other_index, top_k, min_probability)
-    species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in candidates]
+    ranked = top_species(probs, model.labels, model.other_index, top_k)
+    verdict, answer, rank = _verdict(model, probs, gate_score, ranked[0][0]["name"], genus)
+    species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in ranked if p >= min_probability]
     start = time.perf_counter()
     overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain else []
     gradcam_ms = (time.perf_counter() - start) * 1000
@@ -127,8 +125,9 @@ def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k:
     names = list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
     start = time.perf_counter()
     photos = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
+    pixels = np.stack([to_model_input(photo, model.size) for photo in photos])
     preprocess_ms = (time.perf_counter() - start) * 1000
-    return _identify_pixels(model, photos, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms)
+    return _identify_pixels(model, photos, pixels, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms)
 
 
 def identify(source: ImageSource, model: ChampyModel, top_k: int = 5, explain: bool = True,
