@@ -73,7 +73,7 @@ def show_explanation(result) -> None:
     original, heatmap = st.columns(2)
     original.image(result.photo, caption="Your photo", width=PHOTO_WIDTH, output_format="JPEG")
     if result.overlay is not None:
-        heatmap.image(result.overlay, caption="Where the model looked (Grad-CAM)", width=PHOTO_WIDTH, output_format="JPEG")
+        heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width=PHOTO_WIDTH, output_format="JPEG")
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from champy.app_support import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"

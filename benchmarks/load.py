@@ -23,7 +23,8 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from champy.app_support import CHROMIUM, CHROMIUM_ARGS, RESULT_CAPTION, serving_app
+from champy.app_server import CHROMIUM, CHROMIUM_ARGS, serving_app
+from champy.app_support import RESULT_CAPTION
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from champy.data.labelled import load_labelled
-from champy.paths import SHARED_DIR
+from champy.inference.model import DEFAULT_MODEL
+from champy.models.card import read_card
+from champy.paths import MODELS_DIR, SHARED_DIR
 from champy.training.prepare import prepare
 
 PHOTOS = SHARED_DIR / "data" / "photos"
@@ -17,8 +19,9 @@ NOT_FUNGI = SHARED_DIR / "data" / "not_fungi"
 
 @lru_cache(maxsize=1)
 def default_split() -> pd.DataFrame:
-    """The curated photos with the split the shipped default model was trained with."""
-    return prepare(load_labelled(PHOTOS), min_per_class=15, other_class=True, seed=42).table
+    """The curated photos with the split the shipped default model was trained with (read from its card)."""
+    config = read_card(MODELS_DIR / f"{DEFAULT_MODEL}.json")["training"]["config"]
+    return prepare(load_labelled(PHOTOS), config["min_per_class"], config["other_class"], config["seed"]).table
 
 
 def held_out_photos(species: str, n: int) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from champy.app_support import CHROMIUM, CHROMIUM_ARGS, RESULT_CAPTION, open_identify_page, serving_app, upload_and_wait
+from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from champy.app_support import RESULT_CAPTION
 from champy.paths import PROJECT_ROOT, SHARED_DIR
 
 sync_api = pytest.importorskip("playwright.sync_api")

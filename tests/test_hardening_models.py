@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -70,13 +71,17 @@ def test_damaged_model_files_give_a_clear_error(tmp_path):
 
 
 def _models_dir_with_a_broken_model(folder: Path) -> Path:
-    """A models folder: the shipped model, a truncated copy with its card, and a card with no model."""
+    """A models folder: the shipped model, a truncated copy, an intact HDF5 file that is no Keras model
+    (each with a card), and a card with no model."""
     folder.mkdir()
     for name in ("mobilenet_v2_species.h5", "mobilenet_v2_species.json", "mushroom_gate.json"):
         os.symlink(MODELS_DIR / name, folder / name)
     os.symlink(IMAGENET_WEIGHTS_DIR, folder / "imagenet")
     (folder / "broken.h5").write_bytes(DEFAULT.read_bytes()[:3_000_000])
     shutil.copy(MODELS_DIR / "mobilenet_v2_species.json", folder / "broken.json")
+    with h5py.File(folder / "unloadable.h5", "w") as handle:
+        handle.attrs["model_config"] = json.dumps({"class_name": "NoSuchModel", "config": {}})
+    shutil.copy(MODELS_DIR / "mobilenet_v2_species.json", folder / "unloadable.json")
     shutil.copy(MODELS_DIR / "mobilenet_v2_species.json", folder / "orphan_card.json")
     return folder
 
@@ -89,7 +94,7 @@ LIBRARY_AND_APP = textwrap.dedent(
     from champy.inference import available_models, identify, load_model
 
     report = {"available": available_models(), "errors": {}}
-    for name in ("broken", "../../etc/passwd", "orphan_card"):
+    for name in ("broken", "unloadable", "../../etc/passwd", "orphan_card"):
         try:
             load_model(name)
         except ModelLoadError as exc:
@@ -98,7 +103,7 @@ LIBRARY_AND_APP = textwrap.dedent(
 
     photo = open(sys.argv[1], "rb").read()
     app = AppTest.from_file(sys.argv[2], default_timeout=180).run()
-    for model in ("broken", "mobilenet_v2_species"):
+    for model in ("unloadable", "mobilenet_v2_species"):
         app.sidebar.selectbox[0].set_value(model)
         app.file_uploader(key="photos").set_value([("fly agaric.jpg", photo, "image/jpeg")])
         app.run()
@@ -117,13 +122,15 @@ def test_a_broken_model_leaves_the_others_serving(tmp_path):
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    assert report["available"] == ["mobilenet_v2_species", "broken"]
+    # the truncated file is not offered; the intact HDF5 file fails only when loaded
+    assert report["available"] == ["mobilenet_v2_species", "unloadable"]
     assert report["errors"]["broken"].startswith("broken.h5: ")
+    assert report["errors"]["unloadable"].startswith("unloadable.h5: cannot load model")
     assert "no model named '../../etc/passwd'" in report["errors"]["../../etc/passwd"]
     assert "no model named 'orphan_card'" in report["errors"]["orphan_card"]
     assert report["default_answer"] == "mushroom"
-    assert not report["broken"]["exception"] and len(report["broken"]["error"]) == 1
-    assert report["broken"]["error"][0].startswith("Cannot identify this upload: broken.h5: ")
+    assert not report["unloadable"]["exception"] and len(report["unloadable"]["error"]) == 1
+    assert report["unloadable"]["error"][0].startswith("Cannot identify this upload: unloadable.h5: ")
     served = report["mobilenet_v2_species"]
     assert not served["exception"] and not [e for e in served["error"] if e.startswith("Cannot identify")]
     assert any("Amanita muscaria" in text for text in served["success"])

@@ -23,7 +23,7 @@ from champy.errors import ModelLoadError
 from champy.inference.gate import DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, has_gate, imagenet_classifier, imagenet_input, load_gate
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
-from champy.models.storage import MODEL_SUFFIXES, load_keras_model
+from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
 from champy.paths import MODELS_DIR
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,20 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     return path
 
 
+def _servable(path: Path) -> bool:
+    """Whether a model file and its card pass the cheap checks (readable HDF5 model, valid card)."""
+    try:
+        check_h5(path)
+        read_card(card_path(path))
+    except ModelLoadError as exc:
+        log.warning("not offering %s: %s", path.stem, exc)
+        return False
+    return True
+
+
 def available_models() -> list[str]:
-    """Names of the models shipped in `models/` (an `.h5` with its card), default first."""
-    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file())
+    """Names of the models in `models/` that can be offered (an intact `.h5` with a valid card), default first."""
+    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file() and _servable(p))
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
 
 

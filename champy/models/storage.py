@@ -50,7 +50,8 @@ def _layer_classes(config: dict) -> set[str]:
     return found
 
 
-def _check_h5(path: Path) -> None:
+def check_h5(path: Path) -> None:
+    """Raise ModelLoadError unless `path` is a readable HDF5 model file without code layers (no weights read)."""
     try:
         with h5py.File(path, "r") as handle:
             raw = handle.attrs.get("model_config")
@@ -72,7 +73,7 @@ def load_keras_model(path: str | os.PathLike) -> keras.Model:
     if not path.is_file():
         raise ModelLoadError(f"model file not found: {path}")
     if path.suffix == ".h5":
-        _check_h5(path)
+        check_h5(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras/h5py raise many types for corrupt or truncated files

@@ -1,0 +1,92 @@
+"""Serving the Streamlit app on a local port and driving its Identify page in headless Chromium.
+
+What the end-to-end tests and the app benchmarks share: start `streamlit run app.py` in a
+subprocess, wait for its health endpoint, and upload photos through a Playwright page.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+
+from champy.app_support import RESULT_CAPTION
+from champy.paths import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+APP_SCRIPT = PROJECT_ROOT / "app.py"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving_app(env: dict[str, str] | None = None, startup_seconds: float = 120.0) -> Iterator[str]:
+    """Run `streamlit run app.py` on 127.0.0.1 (a free port) for the duration; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true"]
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(server, f"{url}/_stcore/health", startup_seconds)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_until_healthy(server: subprocess.Popen, health_url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}: {server.stderr.read()[-2000:]}")
+        try:
+            if requests.get(health_url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"streamlit did not answer {health_url} within {seconds:.0f} s")
+
+
+def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
+    """Load the Identify page in a Playwright `page` and wait until its uploader is ready."""
+    page.goto(url)
+    page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
+
+
+def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0) -> float:
+    """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
+
+    Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown
+    (the verdict, probability bars and edibility badges are drawn before it).
+    """
+    result = page.get_by_test_id("stImageCaption").filter(has_text=RESULT_CAPTION)
+    earlier = page.get_by_test_id("stFileChipDeleteBtn")
+    while earlier.count():
+        earlier.first.click()
+    result.wait_for(state="detached", timeout=timeout_s * 1000)
+    start = time.perf_counter()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
+    result.wait_for(timeout=timeout_s * 1000)
+    return time.perf_counter() - start
