@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ from champy.training.prepare import class_weights, prepare
 from champy.data.labelled import load_labelled
 from helpers import PHOTOS, default_split
 
-TOP1_FLOOR, TOP5_FLOOR = 0.85, 0.97  # measured 0.879 / 0.987 on this split (README, model card)
+TOP1_FLOOR, TOP5_FLOOR = 0.83, 0.97  # measured 0.858 / 0.987 on this split ("other fungi" counted wrong; README)
 SPECIES = ("Amanita_muscaria", "Boletus_edulis", "Neoboletus_erythropus")
 
 
@@ -45,6 +46,7 @@ def test_train_end_to_end_and_resume(small_dataset, tmp_path, mode):
     card = read_card(out.with_suffix(".json"), num_outputs=int(model.output_shape[-1]))
     assert [label["name"] for label in card["labels"]] == [s.replace("_", " ") for s in SPECIES]
     assert card["weights"]["pretrained"] and card["training"]["mode"] == mode
+    assert (card["training"]["config"]["label_smoothing"], card["training"]["config"]["weight_decay"]) == (0.1, 0.05)
     assert card["metrics"]["test"]["n"] == sum(label["count"]["test"] for label in card["labels"]) > 0
     assert {row["phase"] for row in card["training"]["history"]} == {1, 2}
     assert (run_dir / "history_phase1.csv").is_file() and (run_dir / "phase2.done").is_file()
@@ -93,7 +95,7 @@ def test_shipped_default_model_beats_its_floor():
     known_test = default_split().query("split == 'test'")
     assert report["n"] == int((known_test["label_index"] != card["other_index"]).sum())
     assert report["top1"] >= TOP1_FLOOR and report["top5"] >= TOP5_FLOOR
-    assert report["unseen_species_flagged"] >= 0.5
+    assert report["unseen_species_flagged"] >= 0.55  # measured 0.623
     assert report["top5"] == pytest.approx(card["metrics"]["test"]["top5"], abs=0.02)
 
 
@@ -101,3 +103,16 @@ def test_unknown_fine_tuning_boundary_is_a_clear_error(small_dataset, tmp_path):
     result = train_cli(small_dataset, tmp_path / "m.h5", tmp_path / "run", "--finetune-after", "no_such_layer")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "champy: error: --finetune-after: champy_mobilenet_v2 has no layer named 'no_such_layer'"
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_training_loss_smooths_the_targets(smoothing):
+    from champy.training.trainer import training_loss
+
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.4, 0.1]], np.float32)
+    labels = np.array([0, 2])
+    targets = np.eye(4)[labels] * (1 - smoothing) + smoothing / 4
+    expected = -(targets * np.log(probs)).sum(axis=1).mean()
+    loss = training_loss(4, smoothing)
+    value = keras.losses.get(loss)(labels, probs) if isinstance(loss, str) else loss(labels, probs)
+    assert float(np.mean(value)) == pytest.approx(expected, rel=1e-5)

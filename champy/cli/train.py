@@ -20,7 +20,8 @@ def _train(args: argparse.Namespace) -> int:
         weights=None if args.weights == "none" else args.weights, input_size=args.input_size,
         min_per_class=args.min_per_class, other_class=not args.no_other_class,
         head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
-        views=args.views, finetune_after=args.finetune_after, class_weights=args.class_weights, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
+        views=args.views, finetune_after=args.finetune_after, class_weights=args.class_weights,
+        label_smoothing=args.label_smoothing, weight_decay=args.weight_decay, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
@@ -56,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--input-size", type=int, default=None, help="square input size (default: the backbone's)")
     train.add_argument("--min-per-class", type=int, default=15, help="classes with fewer images are pooled or dropped")
     train.add_argument("--no-other-class", action="store_true", help="drop rare classes instead of pooling them")
-    train.add_argument("--head-epochs", type=int, default=15)
-    train.add_argument("--finetune-epochs", type=int, default=15)
+    train.add_argument("--head-epochs", type=int, default=20)
+    train.add_argument("--finetune-epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--class-weights", default="balanced", choices=("balanced", "sqrt", "none"),
+    train.add_argument("--class-weights", default="sqrt", choices=("balanced", "sqrt", "none"),
                        help="loss weights for imbalanced classes")
+    train.add_argument("--label-smoothing", type=float, default=0.1, help="share of each target spread over the other classes")
+    train.add_argument("--weight-decay", type=float, default=0.05, help="decoupled weight decay (AdamW); 0 keeps Adam")
     train.add_argument("--finetune-after", default=None, metavar="LAYER",
                        help="last layer kept frozen when fine-tuning (default: the backbone's)")
     train.add_argument("--views", type=int, default=6, help="cached views per image on the CPU fast path")

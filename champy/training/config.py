@@ -19,14 +19,18 @@ class TrainConfig:
     min_per_class: int = 15
     other_class: bool = True
     """Pool the classes below `min_per_class` into one "other fungi" output (outlier exposure)."""
-    head_epochs: int = 15
-    finetune_epochs: int = 15
+    head_epochs: int = 20
+    finetune_epochs: int = 20
     batch_size: int = 32
     head_learning_rate: float = 1e-3
     finetune_learning_rate: float = 1e-4
     patience: int = 5
-    class_weights: str = "balanced"
+    class_weights: str = "sqrt"
     """Loss weights per class: "balanced" (every class counts the same), "sqrt" (half-way), "none"."""
+    label_smoothing: float = 0.1
+    """Share of each target spread evenly over the other classes (0: plain cross-entropy)."""
+    weight_decay: float = 0.05
+    """Decoupled weight decay (AdamW) for both phases; 0 keeps plain Adam."""
     finetune_after: str | None = None
     """Last layer kept frozen in the fine-tuning phase (default: the backbone's, from the registry)."""
     views: int = 6

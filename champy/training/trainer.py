@@ -37,12 +37,26 @@ from champy.training.prepare import PreparedData, class_weights, file_list_hash,
 log = logging.getLogger(__name__)
 
 
-def _compile(model: keras.Model, learning_rate: float) -> None:
+def training_loss(num_classes: int, label_smoothing: float):
+    """Cross-entropy on integer labels, with the targets smoothed when `label_smoothing` > 0."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+
+    def smoothed_crossentropy(labels, probs):
+        targets = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32"), num_classes)
+        return keras.losses.categorical_crossentropy(targets, probs, label_smoothing=label_smoothing)
+
+    return smoothed_crossentropy
+
+
+def _compile(model: keras.Model, learning_rate: float, config: TrainConfig) -> None:
+    optimizer = (keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay) if config.weight_decay
+                 else keras.optimizers.Adam(learning_rate))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
+        optimizer=optimizer,
+        loss=training_loss(int(model.output_shape[-1]), config.label_smoothing),
         metrics=[
-            "accuracy",
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
             keras.metrics.SparseTopKCategoricalAccuracy(3, name="top3"),
             keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5"),
         ],
@@ -56,7 +70,7 @@ def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int
     done = run_dir / f"phase{phase}.done"
     history = run_dir / f"history_phase{phase}.csv"
     if not done.exists() and epochs > 0:
-        _compile(model, learning_rate)
+        _compile(model, learning_rate, config)
         callbacks = [
             keras.callbacks.BackupAndRestore(str(run_dir / f"phase{phase}_backup")),
             keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, save_weights_only=True),
