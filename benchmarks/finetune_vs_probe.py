@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--photos", default=str(SHARED_DIR / "data" / "photos"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2, 3, 4, 5])
     parser.add_argument("--runs", type=Path, default=Path("runs/finetune_vs_probe"))
+    parser.add_argument("--backbone", default="mobilenet_v2", help="the fine-tuned network (the probe stays on MobileNetV2)")
     parser.add_argument("--class-weights", default="sqrt")
     parser.add_argument("--views", type=int, default=6)
     parser.add_argument("--head-epochs", type=int, default=20)
@@ -74,10 +75,10 @@ def main() -> None:
 
     results = []
     for seed, data in rows_by_seed.items():
-        recipe = f"{args.class_weights}_{args.views}v_{args.head_epochs}+{args.finetune_epochs}" + (f"_after_{args.finetune_after}" if args.finetune_after else "")
+        recipe = ("" if args.backbone == "mobilenet_v2" else f"{args.backbone}_") + f"{args.class_weights}_{args.views}v_{args.head_epochs}+{args.finetune_epochs}" + (f"_after_{args.finetune_after}" if args.finetune_after else "")
         recipe += (f"_ls{args.label_smoothing}" if args.label_smoothing else "") + (f"_wd{args.weight_decay}" if args.weight_decay else "")
         config = TrainConfig(
-            data=Path(args.photos), out=args.runs / recipe / f"seed{seed}.h5", seed=seed, mode="cached",
+            data=Path(args.photos), out=args.runs / recipe / f"seed{seed}.h5", backbone=args.backbone, seed=seed, mode="cached",
             class_weights=args.class_weights, views=args.views, head_epochs=args.head_epochs,
             finetune_epochs=args.finetune_epochs, finetune_after=args.finetune_after,
             label_smoothing=args.label_smoothing, weight_decay=args.weight_decay, run_dir=args.runs / recipe / f"seed{seed}_run",
