@@ -67,6 +67,13 @@ def test_bad_training_input_is_a_clear_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("champy: error: dataset folder not found")
 
 
+@pytest.mark.parametrize("option, value", [("--label-smoothing", "1.5"), ("--label-smoothing", "-0.1"), ("--weight-decay", "-1")])
+def test_out_of_range_regularisation_is_a_clear_error(tmp_path, option, value):
+    result = train_cli(tmp_path, tmp_path / "m.h5", tmp_path / "run", option, value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"champy: error: {option} must be")
+
+
 def test_split_is_deterministic_and_stratified():
     table = load_labelled(PHOTOS)
     first = prepare(table, 15, True, 42).table

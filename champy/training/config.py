@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from champy.errors import ChampyError
+
 
 @dataclass
 class TrainConfig:
@@ -46,6 +48,10 @@ class TrainConfig:
         self.data = Path(self.data)
         self.out = Path(self.out)
         self.run_dir = Path(self.run_dir) if self.run_dir else Path("runs") / self.out.stem
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ChampyError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.weight_decay < 0.0:
+            raise ChampyError(f"--weight-decay must be 0 or more, got {self.weight_decay}")
 
     def to_dict(self) -> dict:
         return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}

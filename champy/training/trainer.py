@@ -1,7 +1,7 @@
 """Training a Champy model end to end, from a labelled image folder to a shipped `.h5` and its card.
 
 Two phases, as in the study: the head alone on a frozen backbone, then the top blocks unfrozen at a
-lower learning rate. Each phase uses Adam, ModelCheckpoint on validation accuracy, EarlyStopping,
+lower learning rate. Each phase uses Adam (AdamW with weight decay), label smoothing, ModelCheckpoint on validation accuracy, EarlyStopping,
 ReduceLROnPlateau and a CSV history, and resumes after a crash (BackupAndRestore, finished-phase
 markers, cached activations). The best weights are exported without augmentation layers, evaluated
 on the held-out test split, calibrated, and described in the model card.
