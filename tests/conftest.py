@@ -151,6 +151,15 @@ class _PhotoHandler(BaseHTTPRequestHandler):
             self._send(200, photo)
 
 
+def served_build_command(tmp_path: Path, server: PhotoServer) -> tuple[list[str], Path]:
+    """`champy dataset build` arguments for a two-species archive whose photos `server` serves, and the output folder."""
+    archive = write_fungi_archive(tmp_path / "export.zip", url=lambda u: f"{server.base}/photo/{Path(u).name}")
+    out = tmp_path / "dataset"
+    command = ["dataset", "build", "--archive", str(archive), "--out", str(out), "--classes", "2", "--per-class", "12",
+               "--min-per-class", "1", "--workers", "4", "--quiet"]
+    return command, out
+
+
 @pytest.fixture
 def photo_server():
     """A running `PhotoServer` on 127.0.0.1 (`.delay` is how long /slow/ answers take)."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import GBIF, gbif_records, write_fungi_archive
+from conftest import GBIF, gbif_records, served_build_command
 
 from champy.cli import main
 from champy.data.labelled import load_labelled
@@ -18,10 +18,7 @@ OCCURRENCE_COLUMNS = ["species", "genus", "decimalLatitude", "decimalLongitude",
 
 
 def test_build_writes_the_dataset_the_training_code_reads(tmp_path, photo_server, capsys):
-    archive = write_fungi_archive(tmp_path / "export.zip", url=lambda u: f"{photo_server.base}/photo/{Path(u).name}")
-    out = tmp_path / "dataset"
-    args = ["dataset", "build", "--archive", str(archive), "--out", str(out), "--classes", "2", "--per-class", "12",
-            "--min-per-class", "1", "--workers", "4", "--quiet"]
+    args, out = served_build_command(tmp_path, photo_server)
     assert main(args) == 0
 
     manifest = pd.read_csv(out / "manifest.csv", dtype=str, keep_default_na=False)

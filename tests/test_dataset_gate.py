@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
-from conftest import PHOTOS, write_fungi_archive
+from conftest import PHOTOS, served_build_command
 from helpers import not_fungi_photos
 
 from champy.cli import main
@@ -28,10 +28,7 @@ def _counts(capsys, step: str) -> dict[str, int]:
 
 
 def test_gate_moves_non_fungi_aside_resumably_and_the_manifest_follows(tmp_path, photo_server, capsys):
-    archive = write_fungi_archive(tmp_path / "export.zip", url=lambda u: f"{photo_server.base}/photo/{Path(u).name}")
-    out = tmp_path / "dataset"
-    build = ["dataset", "build", "--archive", str(archive), "--out", str(out), "--classes", "2", "--per-class", "12",
-             "--min-per-class", "1", "--workers", "4", "--quiet"]
+    build, out = served_build_command(tmp_path, photo_server)
     assert main(build) == 0
     paths = sorted(pd.read_csv(out / "manifest.csv", dtype=str)["path"])
     assert len(paths) == 14
