@@ -11,7 +11,6 @@ drawn before it). Every timed photo is new to the server, so no cached result is
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from champy.app_server import CHROMIUM, CHROMIUM_ARGS, run_browser_benchmark, open_identify_page, serving_app, upload_and_wait
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"
@@ -63,13 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=8, help="how many warm uploads to time")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    if not CHROMIUM.is_file():
-        print(f"no browser at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
+    figures = run_browser_benchmark(lambda: measure(args.photos), args.json)
+    if figures is None:
         return 2
-    figures = measure(args.photos)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     verdict = "meets" if figures["warm_median_s"] < GOAL_SECONDS else "misses"
     print(f"warm upload -> result: median {figures['warm_median_s']} s ({verdict} the {GOAL_SECONDS} s goal)")
     return 0

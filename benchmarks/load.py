@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, serving_app
+from champy.app_server import CHROMIUM, CHROMIUM_ARGS, run_browser_benchmark, serving_app
 from champy.app_support import RESULT_CAPTION
 from champy.paths import SHARED_DIR
 
@@ -151,13 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=900.0, help="seconds the whole load may take")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    if not CHROMIUM.is_file():
-        print(f"no browser at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
+    figures = run_browser_benchmark(lambda: run_load(args.sessions, args.rounds, args.timeout, args.budget), args.json)
+    if figures is None:
         return 2
-    figures = run_load(args.sessions, args.rounds, args.timeout, args.budget)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 1 if figures["errors"] or figures["warmup_errors"] else 0
 
 

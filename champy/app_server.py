@@ -6,6 +6,7 @@ subprocess, wait for its health endpoint, and upload photos through a Playwright
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import requests
 
@@ -90,3 +91,19 @@ def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0) -> 
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
     result.wait_for(timeout=timeout_s * 1000)
     return time.perf_counter() - start
+
+
+def run_browser_benchmark(measure: Callable[[], dict], json_path: Path | None) -> dict | None:
+    """Run a browser benchmark's `measure`, print its figures and write them to `json_path` if given.
+
+    Returns None, after one line on stderr, when there is no browser to drive.
+    """
+    if not CHROMIUM.is_file():
+        print(f"no browser at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
+        return None
+    figures = measure()
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if json_path:
+        json_path.write_text(text + "\n", encoding="utf-8")
+    return figures
