@@ -28,6 +28,14 @@ def imagenet_features(paths: list[str]) -> np.ndarray:
     return model.predict(load_images(paths, 224).astype(np.float32) / 127.5 - 1.0, batch_size=32, verbose=0)
 
 
+def probe_accuracy(features: np.ndarray, labels: np.ndarray, fit_rows: np.ndarray, test_rows: np.ndarray, num_classes: int) -> tuple[float, float]:
+    """Top-1 and top-5 of a plain logistic regression fitted on `fit_rows`, scored on `test_rows`."""
+    classifier = LogisticRegression(max_iter=3000).fit(features[fit_rows], labels[fit_rows])
+    probs = np.zeros((test_rows.sum(), num_classes))
+    probs[:, classifier.classes_] = classifier.predict_proba(features[test_rows])
+    return top_k_accuracy(probs, labels[test_rows], 1), top_k_accuracy(probs, labels[test_rows], 5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", default=str(SHARED_DIR / "data" / "photos"))
@@ -42,10 +50,8 @@ def main() -> None:
     print(f"{'method':<48} {'top-1':>6} {'top-5':>6}")
     for name, fit_rows in (("logistic regression, frozen features (train)", split == "train"),
                            ("logistic regression, frozen features (train+val)", split != "test")):
-        classifier = LogisticRegression(max_iter=3000).fit(features[fit_rows], labels[fit_rows])
-        probs = np.zeros((test.sum(), len(data.labels)))
-        probs[:, classifier.classes_] = classifier.predict_proba(features[test])
-        print(f"{name:<48} {top_k_accuracy(probs, labels[test], 1):6.3f} {top_k_accuracy(probs, labels[test], 5):6.3f}")
+        top1, top5 = probe_accuracy(features, labels, fit_rows, test, len(data.labels))
+        print(f"{name:<48} {top1:6.3f} {top5:6.3f}")
     for model in available_models():
         report = evaluate_model(model, args.photos, split="test")
         print(f"{model + ' (fine-tuned, augmented)':<48} {report['top1']:6.3f} {report['top5']:6.3f}")

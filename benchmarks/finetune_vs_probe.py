@@ -17,14 +17,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
-from baseline_logreg import imagenet_features
+from baseline_logreg import imagenet_features, probe_accuracy
 from champy.data.labelled import load_labelled
 from champy.models.card import card_path
 from champy.paths import SHARED_DIR
 from champy.training.config import TrainConfig
-from champy.training.metrics import top_k_accuracy
 from champy.training.prepare import prepare
 from champy.training.trainer import train
 
@@ -42,11 +40,9 @@ def probe(features: dict[str, np.ndarray], rows, other_index: int) -> dict:
     known = rows[rows["label_index"] != other_index]
     x = np.stack([features[p] for p in known["path"]])
     y = known["label_index"].to_numpy()
-    train_rows, test_rows = (known["split"] == "train").to_numpy(), (known["split"] == "test").to_numpy()
-    classifier = LogisticRegression(max_iter=3000).fit(x[train_rows], y[train_rows])
-    probs = np.zeros((test_rows.sum(), other_index))
-    probs[:, classifier.classes_] = classifier.predict_proba(x[test_rows])
-    return {"top1": top_k_accuracy(probs, y[test_rows], 1), "top5": top_k_accuracy(probs, y[test_rows], 5), "n": int(test_rows.sum())}
+    test_rows = (known["split"] == "test").to_numpy()
+    top1, top5 = probe_accuracy(x, y, (known["split"] == "train").to_numpy(), test_rows, other_index)
+    return {"top1": top1, "top5": top5, "n": int(test_rows.sum())}
 
 
 def summary(values: list[float]) -> str:
