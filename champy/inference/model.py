@@ -136,8 +136,21 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def _servable(path: Path) -> bool:
-    """Whether a model file and its card pass the cheap checks (readable HDF5 model, valid card)."""
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's version (modification time, size), or None if it vanished meanwhile."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=64)
+def _servable(path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None) -> bool:
+    """Whether a model file and its card pass the cheap checks (readable HDF5 model, valid card).
+
+    Cached per file version (the stamps), so page reruns neither reread the files nor repeat the warning.
+    """
     try:
         check_h5(path)
         read_card(card_path(path))
@@ -149,7 +162,8 @@ def _servable(path: Path) -> bool:
 
 def available_models() -> list[str]:
     """Names of the models in `models/` that can be offered (an intact `.h5` with a valid card), default first."""
-    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file() and _servable(p))
+    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5")
+                   if card_path(p).is_file() and _servable(p, _stamp(p), _stamp(card_path(p))))
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
 
 
