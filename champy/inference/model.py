@@ -107,17 +107,24 @@ class ChampyModel:
                 cam = cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
             else:
                 cam = tf.zeros(tf.shape(maps)[:3])
-            return probs, gate_probs, cam
+            features = tf.math.l2_normalize(tf.reduce_mean(maps, axis=(1, 2)), axis=-1)
+            return probs, gate_probs, cam, features
 
         self._run = run
 
-    def run(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True):
-        """Species probabilities, ImageNet probabilities and Grad-CAM maps for a batch of pixels."""
+    def run(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True,
+            with_features: bool = False):
+        """Species probabilities, ImageNet probabilities and Grad-CAM maps for a batch of pixels.
+
+        With `with_features`, also the photo's embedding: the last convolutional maps averaged over space and
+        L2-normalised (what the look-alike similarity compares).
+        """
         batch = tf.convert_to_tensor(pixels, tf.float32)
         index = tf.fill([batch.shape[0]], tf.constant(-1 if class_index is None else class_index, tf.int32))
         with self._lock:
-            probs, gate_probs, cam = self._run(batch, index, tf.constant(explain))
-        return probs.numpy(), gate_probs.numpy(), cam.numpy()
+            probs, gate_probs, cam, features = self._run(batch, index, tf.constant(explain))
+        outputs = (probs.numpy(), gate_probs.numpy(), cam.numpy())
+        return (*outputs, features.numpy()) if with_features else outputs
 
     def forward(self, pixels: np.ndarray) -> np.ndarray:
         """One bare forward pass of the Keras graph (the benchmark's reference)."""
