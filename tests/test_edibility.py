@@ -6,9 +6,12 @@ import csv
 from pathlib import Path
 
 import pytest
+from locations import needs_shared
 
 from champy.edibility import DISCLAIMER, STATUSES, edibility_warnings, is_toxic, lookup
-from champy.edibility.build import build_table, main
+from champy.edibility.build import build_rows, build_table, main
+from champy.edibility.curated import CURATED_PATH, read_curated, references
+from champy.edibility.sources import SourceEntry
 from champy.edibility.names import canonical_species
 from champy.edibility.status import EDIBLE_STATUSES
 from champy.edibility.table import TABLE_PATH, load_table
@@ -27,24 +30,28 @@ def table_row(species: str) -> dict[str, str]:
     return next(row for row in read_csv(TABLE_PATH) if row["species"] == species)
 
 
+@needs_shared(SOURCES)
 def test_committed_table_is_a_fresh_build_of_the_sources(tmp_path: Path) -> None:
     rows = build_table(SOURCES, tmp_path / "edibility.csv")
     assert (tmp_path / "edibility.csv").read_bytes() == TABLE_PATH.read_bytes()
     assert {row["status"] for row in rows} <= set(STATUSES) - {"unknown"}
 
 
+@needs_shared(SOURCES)
 def test_every_row_comes_from_a_shippable_source() -> None:
     shippable = {canonical_species(row["species"]) for row in read_csv(SOURCES / "kipz_mycology.csv")}
     shippable |= {canonical_species(row["scientific_name"]) for row in read_csv(SOURCES / "lannyf_species.csv")}
+    curated = {canonical_species(row["species"]) for row in read_csv(CURATED_PATH)}
     for row in read_csv(TABLE_PATH):
-        assert row["species"] in shippable
+        assert row["species"] in shippable | curated
         assert all(entry.split(":")[0] in {"kipz", "lannyf", "curator"} for entry in row["sources"].split(" | "))
 
 
 def test_deadly_and_poisonous_amanitas() -> None:
     death_cap = lookup("Amanita phalloides")
     assert death_cap.status == "deadly"
-    assert death_cap.sources == ("kipz:DEADLY", "lannyf:FALSE/EXTREMELY_TOXIC")
+    assert death_cap.sources == ("kipz:DEADLY", "lannyf:FALSE/EXTREMELY_TOXIC", "curator:deadly (White2019; Diaz2005)")
+    assert death_cap.reference == ("White2019", "Diaz2005")
     fly_agaric = lookup("Amanita muscaria")
     assert fly_agaric.status == "poisonous"
     assert fly_agaric.sources == ("kipz:POISONOUS", "lannyf:FALSE/TOXIC")
@@ -78,7 +85,8 @@ def test_honey_fungus_takes_the_more_dangerous_verdict_and_is_a_conflict() -> No
 
 def test_synonyms_and_spelling_are_normalised() -> None:
     assert lookup("boletus BADIUS").species == "Imleria badia"
-    assert lookup("  Boletus   satanas ").status == "deadly"
+    assert lookup("  Boletus   satanas ").species == "Rubroboletus satanas"
+    assert lookup("Neoboletus erythropus").species == "Neoboletus luridiformis"
     assert lookup("Coprinellus comatus").species == "Coprinus comatus"
     assert lookup("Caloboletus castaniceps").status == "unknown"  # not a real species: dropped
 
@@ -89,6 +97,7 @@ def test_unknown_species() -> None:
     assert lookup("").status == "unknown"
 
 
+@needs_shared(SOURCES)
 def test_disagreements_with_the_unlicensed_table_are_the_documented_conflicts() -> None:
     comparison = read_csv(SOURCES / "cross_source_comparison.csv")
     documented = {row["species_key"] for row in comparison if row["conflict"] == "yes"}
@@ -128,6 +137,7 @@ def test_statuses_and_disclaimer() -> None:
     assert "Never eat" in DISCLAIMER and "poison" in DISCLAIMER
 
 
+@needs_shared(SOURCES)
 def test_build_refuses_bad_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "missing"), str(tmp_path / "out.csv")]) == 2
     assert "champy: error:" in capsys.readouterr().err
@@ -145,3 +155,49 @@ def test_build_refuses_bad_sources(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_missing_table_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ChampyError, match="cannot read the edibility table"):
         load_table(tmp_path / "none.csv")
+
+
+SHIPPED_CARDS = sorted(Path(__file__).resolve().parent.parent.joinpath("models").glob("*_species.json"))
+
+
+@pytest.mark.parametrize("card", SHIPPED_CARDS, ids=lambda path: path.stem)
+def test_every_class_of_a_shipped_model_has_an_edibility_row(card: Path) -> None:
+    import json
+
+    data = json.loads(card.read_text(encoding="utf-8"))
+    classes = [label["name"] for i, label in enumerate(data["labels"]) if i != data.get("other_index")]
+    missing = [name for name in classes if lookup(name).status == "unknown"]
+    assert not missing, f"{card.stem}: no edibility row for {missing}"
+
+
+def test_every_named_lookalike_has_a_row() -> None:
+    table = load_table()
+    missing = {name for info in table.values() for name in info.lookalikes if name not in table}
+    assert not missing
+
+
+def test_deadly_only_with_documented_references() -> None:
+    citations = references()
+    deadly = [info for info in load_table().values() if info.status == "deadly"]
+    assert {"Amanita phalloides", "Amanita virosa", "Galerina marginata", "Gyromitra esculenta"} <= {
+        info.species for info in deadly
+    }
+    for info in deadly:
+        assert info.reference and all(key in citations for key in info.reference), info.species
+    satan = lookup("Rubroboletus satanas")  # rated deadly by kipz, but no fatal poisoning is documented
+    assert satan.status == "poisonous" and "kipz:POISONOUS" in satan.sources
+
+
+def test_a_source_deadly_verdict_without_a_curated_reference_stops_the_build() -> None:
+    entry = SourceEntry(species="Fakea mortis", source="kipz", raw_value="DEADLY", status="deadly")
+    with pytest.raises(ChampyError, match="Fakea mortis is rated deadly by a source but has no curated row"):
+        build_rows([entry])
+    curated = [e for e in read_curated() if e.species == "Amanita phalloides"]
+    assert build_rows(curated)[0]["status"] == "deadly"
+
+
+def test_curated_rows_need_known_references(tmp_path: Path) -> None:
+    bad = tmp_path / "curated.csv"
+    bad.write_text("species,status,common_name,lookalikes,reference,note\nAmanita x,deadly,,,Nobody2020,\n")
+    with pytest.raises(ChampyError, match="needs references"):
+        read_curated(bad)

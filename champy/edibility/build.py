@@ -2,7 +2,8 @@
 
     python -m champy.edibility.build SOURCE_FOLDER OUTPUT_CSV
 
-Where sources disagree the more dangerous verdict wins; every raw source value is kept in `sources`.
+Where sources disagree the more dangerous verdict wins, unless the curated table (`data/edibility_curated.csv`)
+gives a verdict with references; every raw source value is kept in `sources`.
 """
 
 from __future__ import annotations
@@ -16,29 +17,31 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from champy.atomic import write_text
+from champy.edibility.curated import CURATOR, read_curated
 from champy.edibility.sources import SourceEntry, read_sources
 from champy.edibility.status import STATUSES, is_conflict, is_toxic, most_dangerous
 from champy.edibility.table import COLUMNS, LIST_SEPARATOR, SOURCES_SEPARATOR
 from champy.errors import ChampyError
-
-# Our own safety verdicts, added as one more source (so they can only make a verdict more dangerous).
-CURATOR_ENTRIES = (
-    SourceEntry(
-        species="Pleurocybella porrigens",
-        source="curator",
-        raw_value="Poisonous (linked to fatal encephalopathy cases, Japan 2004)",
-        status="poisonous",
-    ),
-)
-
 
 def build_rows(entries: list[SourceEntry]) -> list[dict[str, str]]:
     """One table row per species, sorted by name."""
     by_species: dict[str, list[SourceEntry]] = defaultdict(list)
     for entry in entries:
         by_species[entry.species].append(entry)
-    statuses = {species: most_dangerous(e.status for e in group) for species, group in by_species.items()}
+    statuses = {species: _status(species, group) for species, group in by_species.items()}
     return [_row(species, by_species[species], statuses) for species in sorted(by_species)]
+
+
+def _status(species: str, group: list[SourceEntry]) -> str:
+    """The curated verdict where there is one, else the most dangerous source verdict.
+
+    "deadly" needs a curated row naming the literature that documents fatal poisonings.
+    """
+    curated = [entry for entry in group if entry.source == CURATOR]
+    status = curated[0].status if curated else most_dangerous(entry.status for entry in group)
+    if status == "deadly" and not curated:
+        raise ChampyError(f"{species} is rated deadly by a source but has no curated row with references")
+    return status
 
 
 def _row(species: str, group: list[SourceEntry], statuses: dict[str, str]) -> dict[str, str]:
@@ -55,6 +58,7 @@ def _row(species: str, group: list[SourceEntry], statuses: dict[str, str]) -> di
         "lookalikes": LIST_SEPARATOR.join(lookalikes),
         "toxic_lookalikes": LIST_SEPARATOR.join(toxic),
         "note": LIST_SEPARATOR.join(_unique(note for entry in group for note in entry.notes)),
+        "reference": LIST_SEPARATOR.join(_unique(entry.reference for entry in group)),
     }
 
 
@@ -76,7 +80,7 @@ def build_table(source_folder: Path, output: Path) -> list[dict[str, str]]:
     """Read the sources in `source_folder`, write the curated table to `output` atomically, return its rows."""
     if not source_folder.is_dir():
         raise ChampyError(f"{source_folder} is not a folder of edibility source tables")
-    rows = build_rows(read_sources(source_folder) + list(CURATOR_ENTRIES))
+    rows = build_rows(read_sources(source_folder) + read_curated())
     try:
         write_text(output, to_csv(rows))
     except OSError as exc:

@@ -16,6 +16,8 @@ CORRECTIONS: dict[str, str | None] = {
 SYNONYMS = {
     "Boletus badius": "Imleria badia",
     "Boletus luridiformis": "Neoboletus luridiformis",
+    "Neoboletus erythropus": "Neoboletus luridiformis",
+    "Boletus erythropus": "Neoboletus luridiformis",
     "Boletus satanas": "Rubroboletus satanas",
     "Boletus subtomentosus": "Xerocomus subtomentosus",
     "Cantharellus tubaeformis": "Craterellus tubaeformis",

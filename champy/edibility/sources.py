@@ -55,6 +55,7 @@ class SourceEntry:
     common_name: str = ""
     lookalikes: tuple[Lookalike, ...] = ()
     notes: tuple[str, ...] = ()
+    reference: str = ""
 
 
 def read_sources(folder: Path) -> list[SourceEntry]:

@@ -12,7 +12,9 @@ from champy.errors import ChampyError
 from champy.paths import PROJECT_ROOT
 
 TABLE_PATH = PROJECT_ROOT / "data" / "edibility.csv"
-COLUMNS = ("species", "status", "common_name", "sources", "conflict", "lookalikes", "toxic_lookalikes", "note")
+COLUMNS = (
+    "species", "status", "common_name", "sources", "conflict", "lookalikes", "toxic_lookalikes", "note", "reference",
+)
 SOURCES_SEPARATOR = " | "
 LIST_SEPARATOR = "; "
 
@@ -27,6 +29,8 @@ class EdibilityInfo:
     sources: tuple[str, ...]
     toxic_lookalikes: tuple[str, ...]
     note: str
+    lookalikes: tuple[str, ...] = ()
+    reference: tuple[str, ...] = ()
 
 
 def split_list(cell: str, separator: str = LIST_SEPARATOR) -> tuple[str, ...]:
@@ -52,6 +56,8 @@ def load_table(path: Path = TABLE_PATH) -> dict[str, EdibilityInfo]:
             sources=split_list(row["sources"], SOURCES_SEPARATOR),
             toxic_lookalikes=split_list(row["toxic_lookalikes"]),
             note=row["note"],
+            lookalikes=split_list(row["lookalikes"]),
+            reference=split_list(row["reference"]),
         )
         for row in rows
     }
