@@ -7,12 +7,14 @@ have a default value. Column headers in the files themselves are never trusted.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Iterable
 
 from champy.errors import ChampyError
 
@@ -22,6 +24,7 @@ MULTIMEDIA = ("http://rs.gbif.org/terms/1.0/Multimedia", "http://rs.tdwg.org/ac/
 # unsupported compression or encryption.
 MAX_META_BYTES = 16 * 2**20  # meta.xml is a few KB; a larger one is a zip bomb, not a descriptor
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error)
+STAMP_BLOCK = 64 * 2**10  # a folder file is recognised by its size, time and a hash of its first and last blocks
 _ESCAPES = {"\\t": "\t", "\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n"}
 
 
@@ -45,6 +48,7 @@ class TableSpec:
     locations: tuple[str, ...]
     encoding: str
     delimiter: str
+    line_terminator: str
     quote: str
     header_lines: int
     id_index: int | None
@@ -96,7 +100,8 @@ def _table(node: ET.Element, ns: str, is_core: bool) -> TableSpec:
     if not locations:
         raise ArchiveError(f"meta.xml: the {row_type or 'table'} entry names no data file (<files><location>)")
     lines = _attribute(node, "linesTerminatedBy", "\\n").strip(" ")
-    if _ESCAPES.get(lines, lines) not in ("\n", "\r\n", "\r"):
+    lines = _ESCAPES.get(lines, lines)
+    if lines not in ("\n", "\r\n", "\r"):
         raise ArchiveError(f"meta.xml: unsupported line terminator {lines!r}")
     delimiter = _attribute(node, "fieldsTerminatedBy", ",")
     try:
@@ -114,6 +119,7 @@ def _table(node: ET.Element, ns: str, is_core: bool) -> TableSpec:
         locations=locations,
         encoding=_attribute(node, "encoding", "UTF-8").strip(),
         delimiter=_ESCAPES.get(delimiter, delimiter),
+        line_terminator=lines,
         quote=node.get("fieldsEnclosedBy", '"'),
         header_lines=header_lines,
         id_index=_index(id_node, "id"),
@@ -153,6 +159,16 @@ def _meta_location(names: list[str], archive: Path) -> str:
     return candidates[0]
 
 
+def _file_stamp(path: Path) -> list:
+    stat = path.stat()
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as source:
+        digest.update(source.read(STAMP_BLOCK))
+        source.seek(max(STAMP_BLOCK, stat.st_size - STAMP_BLOCK))
+        digest.update(source.read(STAMP_BLOCK))
+    return [stat.st_size, stat.st_mtime_ns, digest.hexdigest()]
+
+
 class Archive:
     """A Darwin Core Archive on disk (zip file or folder, possibly with everything in a sub-folder)."""
 
@@ -169,9 +185,9 @@ class Archive:
             names = self._zip.namelist()
         else:
             raise ArchiveError(f"archive not found: {self.path}")
-        meta = _meta_location(names, self.path)
-        self._base = PurePosixPath(meta).parent
-        self.spec = parse_meta(self._read(meta))
+        self._meta = _meta_location(names, self.path)
+        self._base = PurePosixPath(self._meta).parent
+        self.spec = parse_meta(self._read(self._meta))
 
     def _read(self, name: str) -> bytes:
         try:
@@ -209,6 +225,20 @@ class Archive:
         except _ZIP_ERRORS as exc:
             raise ArchiveError(f"{self.path.name}: cannot extract {location} ({exc})") from None
         return target
+
+    def fingerprint(self, locations: Iterable[str]) -> dict[str, list]:
+        """What identifies the content of meta.xml and of the data files `locations`, read without unpacking.
+
+        A zip member is known by its size and CRC-32; a file in a folder by its size, modification time and a
+        hash of its first and last blocks, so a file edited in place is noticed.
+        """
+        members = [self._meta, *((self._base / location).as_posix() for location in locations)]
+        try:
+            if self._zip is not None:
+                return {m: [self._zip.getinfo(m).file_size, self._zip.getinfo(m).CRC] for m in members}
+            return {m: _file_stamp(self.path / m) for m in members}
+        except (KeyError, OSError) as exc:
+            raise ArchiveError(f"{self.path.name}: cannot read {exc}") from None
 
     def close(self) -> None:
         if self._zip is not None:
