@@ -11,17 +11,18 @@ from champy.inference import DEFAULT_MODEL, available_models
 from champy.occurrence_map import occurrence_figure, plotly_config
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
-PHOTO_WIDTH = 420
+support.start_warm_up(DEFAULT_MODEL)
 
 
 def choose_model() -> str:
-    """The model chooser in the sidebar, on the shipped default unless the user picks another."""
+    """The model chooser at the top of the page (reachable on a phone), on the shipped default unless changed."""
     names = available_models()
     if not names:
         st.error("No model is installed: put a model (`.h5` and its `.json` card) in `models/`.")
         st.stop()
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
-    return st.sidebar.selectbox("Model", names, index=default, help="The network that identifies the photo.")
+    chooser, _ = st.columns([1, 2])
+    return chooser.selectbox("Model", names, index=default, key="model", help="The network that identifies the photo.")
 
 
 def collect_photos() -> list:
@@ -71,18 +72,25 @@ def show_candidates(result) -> None:
 
 def show_explanation(result) -> None:
     original, heatmap = st.columns(2)
-    original.image(result.photo, caption="Your photo", width=PHOTO_WIDTH, output_format="JPEG")
+    original.image(result.photo, caption="Your photo", width="stretch", output_format="JPEG")
     if result.overlay is not None:
-        heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width=PHOTO_WIDTH, output_format="JPEG")
+        heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):
-            column.image(other, width=PHOTO_WIDTH, output_format="JPEG")
+            column.image(other, width="stretch", output_format="JPEG")
 
 
 def show_map(species: str, model_name: str) -> None:
     st.subheader(f"Where *{species}* has been recorded")
     occurrences = support.cached_occurrences(species, support.occurrence_snapshot(model_name))
+    if occurrences.count == 0:
+        st.info(
+            f"**No occurrence records of *{species}* to map.** {occurrences.notice or ''} "
+            f"See [*{species}* on GBIF]({occurrences.gbif_url}) for where it has been recorded.",
+            icon=":material/travel_explore:",
+        )
+        return
     st.plotly_chart(occurrence_figure(occurrences), config=plotly_config(), width="stretch", key="occurrence_map")
     st.caption(f"[{species} on GBIF]({occurrences.gbif_url})")
 

@@ -1,58 +1,96 @@
-"""Each shipped model's card: how it was trained, how good it is per class, what it confuses, what data it saw."""
+"""Each shipped model's card, in the shape of a Hugging Face model card: intended use, out-of-scope use,
+limitations, training data and licences, evaluation, calibration, confusions and training."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from champy import app_support as support
-from champy.inference import available_models
+from champy import card_sections as sections
+from champy.inference import DEFAULT_MODEL, available_models
 
 
-
-def show_summary(card: dict) -> None:
-    test = card.get("metrics", {}).get("test", {})
-    columns = st.columns(4)
-    columns[0].metric("Top-1 accuracy", support.percent(test["top1"]) if "top1" in test else "n/a")
-    columns[1].metric("Top-3 accuracy", support.percent(test["top3"]) if "top3" in test else "n/a")
-    columns[2].metric("Test photos", test.get("n", "n/a"))
-    columns[3].metric("Classes", len(card["labels"]))
+def show_summary(name: str, card: dict) -> None:
     st.caption(
-        f"Backbone `{card['backbone']}` · input {card['input']['size']} px · "
-        f"measured on: {card.get('metrics', {}).get('measured_on', 'not recorded')}"
+        f"`{name}` · backbone `{card['backbone']}` · input {card['input']['size']} px · "
+        f"{len(card['labels'])} classes ({sections.known_species_count(card)} species and "
+        f"'{sections.OTHER_CLASS}') · created {card.get('created', 'date not recorded')[:10]}"
+    )
+    st.subheader("Intended use")
+    st.markdown(sections.INTENDED_USE)
+    st.subheader("Out-of-scope use")
+    st.markdown(sections.OUT_OF_SCOPE)
+
+
+def show_limitations(card: dict) -> None:
+    st.subheader("Limitations and known dangerous confusions")
+    confusions = sections.dangerous_confusions(card)
+    if confusions:
+        st.markdown("On the test photos, this model named these toxic species as an edible one:")
+        st.markdown("\n".join(
+            f"- :red[**{c.true_name}** ({c.true_status})] named *{c.predicted_name}* ({c.predicted_status}): "
+            f"{c.photos} of its {c.support} test photos"
+            for c in confusions
+        ))
+    else:
+        st.markdown("No test photo of a toxic species was named as an edible one (see the matrix below).")
+    st.markdown(
+        f"- It knows only {sections.known_species_count(card)} species; deadly look-alikes it was not trained on "
+        "(e.g. *Amanita phalloides*, *Galerina marginata*) can be named as one of them.\n"
+        "- Few test photos for most species (see the split): their per-class figures are rough.\n"
+        "- Photos come mostly from Europe and North America, taken by hobbyists in daylight."
     )
 
 
+def show_training_data(card: dict) -> None:
+    st.subheader("Training data and licences")
+    data, split = card.get("data", {}), card.get("split", {})
+    weights = card.get("weights", {})
+    st.markdown(
+        f"- **Photos:** {data.get('images_used', '?')} of {data.get('images_in_source', '?')} in "
+        f"`{data.get('source', '?')}`. {sections.TRAINING_PHOTOS_LICENCE}\n"
+        f"- **Attribution:** {data.get('attribution', 'not recorded')}\n"
+        f"- **Pretrained weights:** {sections.WEIGHTS_LICENCES.get(card['backbone'], weights.get('requested', '?'))}\n"
+        f"- **Split:** {split.get('method', 'not recorded')}; seed {split.get('seed', '?')}\n"
+        f"- **File list sha256:** `{data.get('file_list_sha256', 'not recorded')}`"
+    )
+    st.dataframe(sections.split_frame(card), hide_index=True, width="stretch")
+
+
+def show_evaluation(card: dict) -> None:
+    st.subheader("Evaluation")
+    st.caption(card.get("metrics", {}).get("measured_on", "Test split (measured on: not recorded)"))
+    figures = sections.evaluation_figures(card)
+    for start in range(0, len(figures), 2):
+        for column, figure in zip(st.columns(2), figures[start : start + 2]):
+            column.metric(figure.label, support.percent(figure.value), help=figure.counts, border=True)
+            column.caption(figure.counts)
+    calibration = sections.calibration_figure(card)
+    if calibration is not None:
+        st.markdown("**Calibration**: how far the shown confidence is from the share of answers that are right.")
+        st.plotly_chart(calibration, width="stretch", config=support.STATIC_CHART, key="calibration")
+    st.markdown("**Precision and recall per class** (test photos; the number of photos is in each bar's tooltip)")
+    st.plotly_chart(support.per_class_figure(card), width="stretch", config=support.STATIC_CHART, key="per_class")
+    st.markdown("**Confusion matrix** (test photos; rows: the true class, columns: what the model answered)")
+    normalise = st.toggle("Show each true class's row as shares", key="normalise_confusion")
+    st.plotly_chart(sections.confusion_figure(card, normalise), width="stretch", config=support.STATIC_CHART,
+                    key="confusion")
+
+
 def show_training(card: dict) -> None:
-    st.subheader("Training curves")
+    st.subheader("Training")
     history = support.training_history(card)
     if history.empty:
         st.info("This card records no training history.")
         return
     accuracy, loss = st.columns(2)
-    accuracy.plotly_chart(support.training_figure(history, "accuracy"), width="stretch", key="accuracy_curve")
-    loss.plotly_chart(support.training_figure(history, "loss"), width="stretch", key="loss_curve")
-
-
-def show_per_class(card: dict) -> None:
-    st.subheader("Precision and recall per class (test split)")
-    st.plotly_chart(support.per_class_figure(card), width="stretch", key="per_class")
-    st.subheader("Confusion matrix (test split)")
-    normalise = st.toggle("Show each true class's row as shares", key="normalise_confusion")
-    st.plotly_chart(support.confusion_figure(card, normalise), width="stretch", key="confusion")
-
-
-def show_provenance(card: dict) -> None:
-    st.subheader("Data provenance")
-    data, split = card.get("data", {}), card.get("split", {})
-    st.markdown(
-        f"- **Photos:** {data.get('images_used', '?')} of {data.get('images_in_source', '?')} from `{data.get('source', '?')}`\n"
-        f"- **Attribution:** {data.get('attribution', 'not recorded')}\n"
-        f"- **Split:** {split.get('method', 'not recorded')} (seed {split.get('seed', '?')}; {split.get('counts', {})})\n"
-        f"- **File list sha256:** `{data.get('file_list_sha256', 'not recorded')}`\n"
-        f"- **Pretrained weights:** {card['weights'].get('requested', '?')} ({card['weights'].get('source', '?')})"
-    )
-    with st.expander("Calibration, open-set threshold and software versions"):
-        st.json({key: card.get(key) for key in ("calibration", "open_set", "versions")}, expanded=True)
+    accuracy.plotly_chart(support.training_figure(history, "accuracy"), width="stretch", config=support.STATIC_CHART,
+                          key="accuracy_curve")
+    loss.plotly_chart(support.training_figure(history, "loss"), width="stretch", config=support.STATIC_CHART,
+                      key="loss_curve")
+    with st.expander("Training settings, calibration, unknown-species threshold and software versions"):
+        st.json({"training settings": card.get("training", {}).get("config"), "calibration": card.get("calibration"),
+                 "unknown species": card.get("open_set"), "versions": card.get("versions")}, expanded=False)
 
 
 def main() -> None:
@@ -61,14 +99,14 @@ def main() -> None:
     if not names:
         st.error("No model is installed in `models/`.")
         return
-    name = st.selectbox("Model", names, key="card_model")
+    default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
+    name = st.selectbox("Model", names, index=default, key="card_model")
     card = support.model_card(name)
-    show_summary(card)
+    show_summary(name, card)
+    show_limitations(card)
+    show_training_data(card)
+    show_evaluation(card)
     show_training(card)
-    show_per_class(card)
-    show_provenance(card)
-    st.subheader("Classes and photos per split")
-    st.dataframe(support.class_counts_frame(card), hide_index=True, width="stretch")
 
 
 main()

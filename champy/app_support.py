@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
-from champy.errors import BadImageError
+from champy.errors import BadImageError, ChampyError
 from champy.gbif import OccurrenceResult, get_occurrences
 from champy.inference import identify_specimen, load_model
 from champy.models.card import card_path, read_card
 from champy.paths import DATA_DIR, MODELS_DIR
 
 DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
-SAMPLE_PHOTOS_DIR = DATA_DIR / "sample_photos"
 RESULT_CAPTION = "Where the model looked (Grad-CAM)"
 """The caption under the Grad-CAM overlay: its appearance marks a finished identification."""
+STATIC_CHART = {"displayModeBar": False}
+"""The plotly config of the app's small charts: no toolbar over their titles (it hides them on a phone)."""
 STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": "EfficientNet-B0"}
 """The backbones of the comparison study, with the names people know them by."""
 
@@ -246,35 +249,11 @@ def per_class_figure(card: dict) -> go.Figure:
         )
     figure.update_layout(
         barmode="group",
-        yaxis={"range": [0, 1]},
-        xaxis={"tickangle": -35},
+        yaxis={"range": [0, 1], "title": {"text": "share of test photos (0-1)"}},
+        xaxis={"tickangle": -45, "automargin": True},
+        legend={"orientation": "h", "y": 1.08},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=420,
-    )
-    return figure
-
-
-def confusion_figure(card: dict, normalise: bool) -> go.Figure:
-    """The test confusion matrix (rows: true class, columns: predicted), counts or row shares."""
-    names = [label["name"] for label in card["labels"]]
-    counts = pd.DataFrame(card["metrics"]["test"]["confusion_matrix"], index=names, columns=names)
-    shown = counts.div(counts.sum(axis=1).clip(lower=1), axis=0) if normalise else counts
-    figure = go.Figure(
-        go.Heatmap(
-            z=shown.values,
-            x=names,
-            y=names,
-            customdata=counts.values,
-            colorscale="Blues",
-            hovertemplate="true <i>%{y}</i><br>predicted <i>%{x}</i><br>%{customdata} photos<extra></extra>",
-            texttemplate="%{customdata}",
-        )
-    )
-    figure.update_layout(
-        xaxis={"title": {"text": "predicted"}, "tickangle": -35},
-        yaxis={"title": {"text": "true"}, "autorange": "reversed"},
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        height=640,
     )
     return figure
 
@@ -299,14 +278,6 @@ def class_counts_frame(card: dict) -> pd.DataFrame:
     return frame.sort_values("total", ascending=False, ignore_index=True)
 
 
-@st.cache_data(show_spinner=False)
-def sample_photos(folder: Path = SAMPLE_PHOTOS_DIR) -> pd.DataFrame:
-    """The sample photo catalogue (`photos.csv`) with each photo's file path, only rows whose file exists."""
-    catalogue = pd.read_csv(folder / "photos.csv", dtype=str, keep_default_na=False)
-    catalogue["file"] = [folder / path for path in catalogue["path"]]
-    return catalogue[[path.is_file() for path in catalogue["file"]]].reset_index(drop=True)
-
-
 def species_choices(catalogue: pd.DataFrame, classes: list[str]) -> list[str]:
     """The catalogue's species: the model's `classes` that have photos first (in their order), then the rest A-Z."""
     available = set(catalogue["species"])
@@ -320,30 +291,19 @@ def photo_caption(row: pd.Series) -> str:
     return f"© {author} · {row.get('license') or 'licence unknown'}"
 
 
-COORDINATE_COLUMNS = ("decimalLatitude", "decimalLongitude")
+def _warm_up(model_name: str) -> None:
+    """Load `model_name` and identify one plain photo with it, so the first upload finds the network ready."""
+    photo = io.BytesIO()
+    Image.new("RGB", (320, 320), (128, 96, 64)).save(photo, format="JPEG")
+    try:
+        identify_specimen([io.BytesIO(photo.getvalue())], cached_model(model_name), top_k=1, explain=True)
+    except ChampyError:
+        return  # a broken model is reported to the user when they choose it, not here
 
 
-def located_photos(catalogue: pd.DataFrame) -> pd.DataFrame:
-    """The catalogue rows whose photo has coordinates (none when the catalogue has no coordinate columns)."""
-    if not set(COORDINATE_COLUMNS) <= set(catalogue.columns):
-        return catalogue.iloc[0:0]
-    coordinates = catalogue[list(COORDINATE_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    return catalogue.assign(**coordinates)[coordinates.notna().all(axis=1)]
-
-
-def photo_map_figure(located: pd.DataFrame) -> go.Figure:
-    """Where the located photos were taken, one colour per species."""
-    figure = go.Figure(
-        [
-            go.Scattergeo(
-                lat=group["decimalLatitude"], lon=group["decimalLongitude"], mode="markers", name=species,
-                marker={"size": 8, "opacity": 0.8}, hovertext=group["author"], hoverinfo="text+name",
-            )
-            for species, group in located.groupby("species", sort=True)
-        ]
-    )
-    figure.update_layout(
-        geo={"projection": {"type": "natural earth"}, "showcountries": True, "showland": True, "landcolor": "#f3f1ea"},
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-    )
-    return figure
+@st.cache_resource(show_spinner=False)
+def start_warm_up(model_name: str) -> threading.Thread:
+    """Warm `model_name` up in the background, once per server process (the page does not wait for it)."""
+    thread = threading.Thread(target=_warm_up, args=(model_name,), name=f"warm-up {model_name}", daemon=True)
+    thread.start()
+    return thread

@@ -43,12 +43,21 @@ def map_caption(result: OccurrenceResult) -> str:
     if result.count == 0:
         return f"No records to show ({result.source}) · checked {when}"
     if result.source == SNAPSHOT:
-        return f"{result.count:,} records from the offline snapshot (file dated {when})"
+        return f"{result.count:,} records from the offline snapshot ({observed_period(result.records)})"
     shown = f"{result.count:,}"
     if result.total_available and result.total_available > result.count:
         shown += f" of {result.total_available:,}"
     cached = " (cached)" if result.from_cache else ""
     return f"{shown} records from {result.source}{cached} · fetched {when}"
+
+
+def observed_period(records: pd.DataFrame) -> str:
+    """When the records were observed, from their own eventDate: the snapshot's date, whatever its file's age."""
+    days = records["eventDate"].str.slice(0, 10)
+    days = days[days.str.match(r"\d{4}-\d{2}-\d{2}$")]
+    if days.empty:
+        return "observation dates not recorded"
+    return f"observed {days.min()} to {days.max()}" if days.min() != days.max() else f"observed {days.min()}"
 
 
 def record_years(records: pd.DataFrame) -> pd.Series:

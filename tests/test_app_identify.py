@@ -41,7 +41,7 @@ def test_page_before_upload_shows_disclaimer_and_default_model() -> None:
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
     assert not app.exception
     assert DISCLAIMER in texts(app.warning)
-    assert app.sidebar.selectbox[0].value == DEFAULT_MODEL
+    assert app.selectbox(key="model").value == DEFAULT_MODEL
     assert "Upload one or more photos" in app.info[0].value
 
 

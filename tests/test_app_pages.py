@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from champy.app_support import SAMPLE_PHOTOS_DIR, STUDY_BACKBONES, model_card, percent, photo_caption
+from champy.app_support import STUDY_BACKBONES, model_card, percent, photo_caption
+from champy.card_sections import Confusion, dangerous_confusions
 from champy.inference import DEFAULT_MODEL, available_models
+from champy.photo_gallery import GALLERY_FOLDERS, licensed_photos
 from champy.paths import PROJECT_ROOT, SHARED_DIR
 
 PHOTO = SHARED_DIR / "data" / "photos" / "Boletus_edulis" / "lan_inat413356241.jpg"
@@ -65,33 +67,74 @@ def test_model_card_page_draws_the_card() -> None:
     assert not app.exception
     assert app.selectbox(key="card_model").value == DEFAULT_MODEL
     card = model_card(DEFAULT_MODEL)
-    assert app.metric[0].value == percent(card["metrics"]["test"]["top1"])
+    headings = [heading.value for heading in app.subheader]
+    for section in ("Intended use", "Out-of-scope use", "Limitations and known dangerous confusions",
+                    "Training data and licences", "Evaluation", "Training"):
+        assert section in headings
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Top-1 accuracy, known species only"] == percent(card["metrics"]["test_known_species_only"]["top1"])
+    assert metrics["Top-1 accuracy, all test photos"] == percent(card["metrics"]["test"]["top1"])
+    assert metrics["Unknown species flagged 'unknown'"] == percent(card["open_set"]["test_unseen_species_flagged"])
+    captions = " ".join(caption.value for caption in app.caption)
+    assert f"of {card['metrics']['test_known_species_only']['n']} test photos of the 14 species it knows" in captions
+    assert f"of all {card['metrics']['test']['n']} test photos, incl. 'other fungi'" in captions
+    split = app.dataframe[0].value
+    assert split["photos"].tolist() == list(card["split"]["counts"].values())
+
     charts = app.get("plotly_chart")
-    assert len(charts) == 4  # accuracy, loss, per-class, confusion
-    accuracy = trace_values(charts[0], 0, "y")
+    assert len(charts) == 5  # calibration, per-class, confusion, accuracy, loss
+    ece = trace_values(charts[0], 0, "y")
+    assert np.allclose(ece, [100 * card["calibration"]["test_ece_before"], 100 * card["calibration"]["test_ece_after"]])
+    accuracy = trace_values(charts[3], 0, "y")
     assert np.allclose(accuracy, [row["accuracy"] for row in card["training"]["history"]])
-    confusion = trace_values(charts[3], 0, "z")
+    confusion = trace_values(charts[2], 0, "z")
     assert (confusion == np.array(card["metrics"]["test"]["confusion_matrix"])).all()
+    cell_text = np.array(json.loads(charts[2].proto.spec)["data"][0]["text"])
+    assert (cell_text == confusion.astype(str)).all()  # every cell shows its count
 
     app.toggle(key="normalise_confusion").set_value(True).run()
-    shares = trace_values(app.get("plotly_chart")[3], 0, "z")
+    shares = trace_values(app.get("plotly_chart")[2], 0, "z")
     supported = confusion.sum(axis=1) > 0
     assert np.allclose(shares[supported].sum(axis=1), 1.0)
-    classes = app.dataframe[0].value
-    assert len(classes) == len(card["labels"])
 
 
-def test_dataset_page_shows_classes_and_credited_photos() -> None:
+def test_dangerous_confusions_name_toxic_species_taken_for_edible_ones() -> None:
+    card = json.loads(json.dumps(model_card(DEFAULT_MODEL)))
+    names = [label["name"] for label in card["labels"]]
+    deadly, edible = names.index("Amanita virosa"), names.index("Boletus edulis")
+    matrix = np.zeros((len(names), len(names)), dtype=int)
+    matrix[deadly, deadly], matrix[deadly, edible] = 5, 2  # deadly named as edible: dangerous
+    matrix[edible, edible], matrix[edible, deadly] = 7, 3  # edible named as deadly: not dangerous
+    card["metrics"]["test"]["confusion_matrix"] = matrix.tolist()
+    assert dangerous_confusions(card) == [Confusion("Amanita virosa", "deadly", "Boletus edulis", "edible", 2, 7)]
+
+    app = open_page("model_cards.py")
+    listed = " ".join(markdown.value for markdown in app.markdown)
+    for confusion in dangerous_confusions(model_card(DEFAULT_MODEL)):
+        assert f"**{confusion.true_name}** ({confusion.true_status})] named *{confusion.predicted_name}*" in listed
+
+
+def test_dataset_page_shows_class_balance_and_credited_photos() -> None:
     app = open_page("dataset.py")
     assert not app.exception
     card = model_card(DEFAULT_MODEL)
     classes = app.dataframe[0].value
     assert sorted(classes["class"]) == sorted(label["name"] for label in card["labels"])
     assert classes["train"].sum() == card["split"]["counts"]["train"]
+    balance = app.get("plotly_chart")[0]
+    shown = dict(zip(trace_values(balance, 0, "y"), trace_values(balance, 0, "x")))
+    assert shown == {label["name"]: label["count"]["train"] for label in card["labels"]}
 
-    catalogue = pd.read_csv(SAMPLE_PHOTOS_DIR / "photos.csv", dtype=str, keep_default_na=False)
+    catalogue = pd.concat([pd.read_csv(folder / "photos.csv", dtype=str, keep_default_na=False)
+                           for folder in GALLERY_FOLDERS])
+    with_photos = [name for name in classes["class"] if name in set(catalogue["species"])]
+    assert {"Amanita virosa", "Boletus edulis"} <= set(with_photos)  # a reference photo and a sample photo
+    class_gallery = [image.captions[0].split(" · ")[0] for image in app.image[: len(with_photos)]]
+    assert class_gallery == with_photos
+
     species = app.selectbox(key="sample_species").value
-    assert species in set(classes["class"])  # the model's own classes come first
-    shown = catalogue[catalogue["species"] == species]
-    assert [image.captions for image in app.image] == [[photo_caption(row)] for _, row in shown.iterrows()]
-    assert all(row["license"].startswith("CC") for _, row in catalogue.iterrows())
+    assert species == with_photos[0]  # the model's own classes come first
+    shown = licensed_photos()
+    shown = shown[shown["species"] == species]
+    assert [image.captions for image in app.image[len(with_photos):]] == [[photo_caption(row)] for _, row in shown.iterrows()]
+    assert licensed_photos()["license"].str.match(r"CC|Public domain").all()

@@ -104,7 +104,7 @@ LIBRARY_AND_APP = textwrap.dedent(
     photo = open(sys.argv[1], "rb").read()
     app = AppTest.from_file(sys.argv[2], default_timeout=180).run()
     for model in ("unloadable", "mobilenet_v2_species"):
-        app.sidebar.selectbox[0].set_value(model)
+        app.selectbox(key="model").set_value(model)
         app.file_uploader(key="photos").set_value([("fly agaric.jpg", photo, "image/jpeg")])
         app.run()
         report[model] = {"exception": [str(e.value) for e in app.exception], "error": [e.value for e in app.error],
