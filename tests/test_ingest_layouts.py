@@ -19,14 +19,19 @@ DWC, GBIF_TERMS, DC = "http://rs.tdwg.org/dwc/terms/", "http://rs.gbif.org/terms
 TAB_LAYOUT = {"fieldsTerminatedBy": "\\t", "linesTerminatedBy": "\\n", "fieldsEnclosedBy": "", "encoding": "UTF-8"}
 CSV_LAYOUT = {**TAB_LAYOUT, "fieldsTerminatedBy": ",", "fieldsEnclosedBy": '"'}
 # Core: id, species, decimalLatitude, decimalLongitude; countryCode only as a default.
-CORE_FIELDS = (f'<field index="1" term="{GBIF_TERMS}species"/><field index="2" term="{DWC}decimalLatitude"/>'
-               f'<field index="3" term="{DWC}decimalLongitude"/><field default="DK" term="{DWC}countryCode"/>')
+CORE_FIELDS = (
+    f'<field index="1" term="{GBIF_TERMS}species"/><field index="2" term="{DWC}decimalLatitude"/>'
+    f'<field index="3" term="{DWC}decimalLongitude"/><field default="DK" term="{DWC}countryCode"/>'
+)
 # Multimedia: core id, image URL, licence (a default fills the empty cells).
 MEDIA_FIELDS = f'<field index="1" term="{DC}identifier"/><field index="2" default="CC0" term="{DC}license"/>'
 AMANITA, BOLETUS = ("1", "Amanita muscaria", 55.5, 12.5), ("2", "Boletus edulis", 56.0, 10.0)
 TWO_RECORDS = [AMANITA, BOLETUS]
-THREE_IMAGES = [("1", 1, "https://img.example/a1.jpg", "CC0"), ("1", 2, "https://img.example/a2.jpg", "CC-BY"),
-                ("2", 1, "https://img.example/b1.jpg", "CC0")]
+THREE_IMAGES = [
+    ("1", 1, "https://img.example/a1.jpg", "CC0"),
+    ("1", 2, "https://img.example/a2.jpg", "CC-BY"),
+    ("2", 1, "https://img.example/b1.jpg", "CC0"),
+]
 MEDIA_TEXT = "1\thttps://img.example/a1.jpg\t\n1\thttps://img.example/a2.jpg\tCC-BY\n2\thttps://img.example/b1.jpg\t\n"
 
 
@@ -34,8 +39,13 @@ def _attributes(layout: dict) -> str:
     return " ".join(f"{key}={quoteattr(value)}" for key, value in layout.items())
 
 
-def write_archive(folder: Path, core: bytes | list[bytes], media: bytes = MEDIA_TEXT.encode(),
-                  core_layout: dict = TAB_LAYOUT, media_layout: dict = TAB_LAYOUT) -> Path:
+def write_archive(
+    folder: Path,
+    core: bytes | list[bytes],
+    media: bytes = MEDIA_TEXT.encode(),
+    core_layout: dict = TAB_LAYOUT,
+    media_layout: dict = TAB_LAYOUT,
+) -> Path:
     """A folder archive: meta.xml with the layouts given, one core file per item of `core`, one multimedia file."""
     folder.mkdir(parents=True, exist_ok=True)
     cores = core if isinstance(core, list) else [core]
@@ -48,16 +58,20 @@ def write_archive(folder: Path, core: bytes | list[bytes], media: bytes = MEDIA_
         f'<core {_attributes(core_layout)} rowType="{DWC}Occurrence"><files>{locations}</files>'
         f'<id index="0"/>{CORE_FIELDS}</core>'
         f'<extension {_attributes(media_layout)} rowType="{GBIF_TERMS}Multimedia">'
-        f'<files><location>multimedia.txt</location></files><coreid index="0"/>{MEDIA_FIELDS}</extension></archive>')
+        f'<files><location>multimedia.txt</location></files><coreid index="0"/>{MEDIA_FIELDS}</extension></archive>'
+    )
     return folder
 
 
 def tables(out: Path) -> tuple[list[tuple], list[tuple]]:
     """(gbifID, species, latitude, longitude) per occurrence and (gbifID, n, URL, licence) per image, sorted."""
-    occurrences = duckdb.sql(f"SELECT gbifID, species, decimalLatitude, decimalLongitude "
-                             f"FROM '{out / 'occurrences.parquet'}' ORDER BY gbifID").fetchall()
-    images = duckdb.sql(f"SELECT gbifID, n, identifier, license FROM '{out / 'images.parquet'}' "
-                        f"ORDER BY gbifID, n").fetchall()
+    occurrences = duckdb.sql(
+        f"SELECT gbifID, species, decimalLatitude, decimalLongitude "
+        f"FROM '{out / 'occurrences.parquet'}' ORDER BY gbifID"
+    ).fetchall()
+    images = duckdb.sql(
+        f"SELECT gbifID, n, identifier, license FROM '{out / 'images.parquet'}' ORDER BY gbifID, n"
+    ).fetchall()
     return occurrences, images
 
 
@@ -76,16 +90,27 @@ def test_plain_gbif_layout_uses_the_parallel_scan(tmp_path):
 @pytest.mark.parametrize("delimiter", [",", "\\t"])
 def test_quoted_values_with_line_breaks_delimiters_and_doubled_quotes(tmp_path, delimiter):
     sep = "\t" if delimiter == "\\t" else ","
-    core = (f'"1"{sep}"Amanita\nmuscaria"{sep}55.5{sep}12.5\r\n'
-            f'2{sep}"Boletus{sep} ""edulis"""{sep}"56"{sep}10\r\n'
-            f'3{sep}"Russula\r\n""x"""\n').encode()
-    media = (f'1{sep}https://img.example/a1.jpg{sep}\n"1"{sep}"https://img.example/a2.jpg"{sep}"CC-BY"\n'
-             f'2{sep}https://img.example/b1.jpg{sep}""\n')
-    report, occurrences, images = ingested(tmp_path, core, media.encode(),
-                                           {**CSV_LAYOUT, "fieldsTerminatedBy": delimiter},
-                                           {**CSV_LAYOUT, "fieldsTerminatedBy": delimiter})
-    assert occurrences == [("1", "Amanita\nmuscaria", 55.5, 12.5), ("2", f'Boletus{sep} "edulis"', 56.0, 10.0),
-                           ("3", 'Russula\r\n"x"', None, None)]
+    core = (
+        f'"1"{sep}"Amanita\nmuscaria"{sep}55.5{sep}12.5\r\n'
+        f'2{sep}"Boletus{sep} ""edulis"""{sep}"56"{sep}10\r\n'
+        f'3{sep}"Russula\r\n""x"""\n'
+    ).encode()
+    media = (
+        f'1{sep}https://img.example/a1.jpg{sep}\n"1"{sep}"https://img.example/a2.jpg"{sep}"CC-BY"\n'
+        f'2{sep}https://img.example/b1.jpg{sep}""\n'
+    )
+    report, occurrences, images = ingested(
+        tmp_path,
+        core,
+        media.encode(),
+        {**CSV_LAYOUT, "fieldsTerminatedBy": delimiter},
+        {**CSV_LAYOUT, "fieldsTerminatedBy": delimiter},
+    )
+    assert occurrences == [
+        ("1", "Amanita\nmuscaria", 55.5, 12.5),
+        ("2", f'Boletus{sep} "edulis"', 56.0, 10.0),
+        ("3", 'Russula\r\n"x"', None, None),
+    ]
     assert images == THREE_IMAGES
     assert report["reading"]["occurrence0.txt"] == "quoted values: serial scan"
 
@@ -100,14 +125,19 @@ def test_bare_cr_u0085_and_u2028_inside_values_do_not_split_rows(tmp_path, caplo
     assert "occurrence0.txt: 1 '\\r' inside values kept" in caplog.messages
 
 
-@pytest.mark.parametrize("declared, text", [
-    ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared LF
-    ("\\r\\n", "1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10"),  # LF file declared CRLF, no last break
-    ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r2\tBoletus edulis\t56\t10\r"),  # CR-only file declared LF
-    ("\\r", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared CR
-])
+@pytest.mark.parametrize(
+    ("declared", "text"),
+    [
+        ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared LF
+        # LF file declared CRLF, without a last line break
+        ("\\r\\n", "1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10"),
+        ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r2\tBoletus edulis\t56\t10\r"),  # CR-only file declared LF
+        ("\\r", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared CR
+    ],
+)
 def test_line_endings_whatever_meta_xml_declares(tmp_path, declared, text):
-    _, occurrences, images = ingested(tmp_path, text.encode(), core_layout={**TAB_LAYOUT, "linesTerminatedBy": declared})
+    layout = {**TAB_LAYOUT, "linesTerminatedBy": declared}
+    _, occurrences, images = ingested(tmp_path, text.encode(), core_layout=layout)
     assert occurrences == TWO_RECORDS and images == THREE_IMAGES
 
 
@@ -118,14 +148,22 @@ def test_cr_terminated_file_keeps_lf_inside_values(tmp_path):
     assert report["reading"]["occurrence0.txt"] == "1 '\\n' inside values kept"
 
 
-@pytest.mark.parametrize("declared, data, note", [
-    ("windows-1252", "1\tCortinarius “façade” €\t55.5\t12.5\n".encode("cp1252"), "transcoded from cp1252 to UTF-8"),
-    ("ISO-8859-1", "1\tCortinarius façade\t55.5\t12.5\n".encode("latin-1"), "transcoded from iso8859-1 to UTF-8"),
-    ("UTF-16", "1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16"), "transcoded from utf-16 to UTF-8"),
-    ("UTF-16LE", "\ufeff1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16-le"), "transcoded from utf-16 to UTF-8"),
-    ("UTF-8", b"\xef\xbb\xbf" + "1\tCortinarius façade\t55.5\t12.5\n".encode(), "parallel scan"),  # BOM, no header
-    ("UTF-8", "1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16"), "transcoded from utf-16 to UTF-8"),  # BOM wins
-])
+@pytest.mark.parametrize(
+    ("declared", "data", "note"),
+    [
+        ("windows-1252", "1\tCortinarius “façade” €\t55.5\t12.5\n".encode("cp1252"), "transcoded from cp1252 to UTF-8"),
+        ("ISO-8859-1", "1\tCortinarius façade\t55.5\t12.5\n".encode("latin-1"), "transcoded from iso8859-1 to UTF-8"),
+        ("UTF-16", "1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16"), "transcoded from utf-16 to UTF-8"),
+        (
+            "UTF-16LE",
+            "\ufeff1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16-le"),
+            "transcoded from utf-16 to UTF-8",
+        ),
+        ("UTF-8", b"\xef\xbb\xbf" + "1\tCortinarius façade\t55.5\t12.5\n".encode(), "parallel scan"),  # BOM, no header
+        # the byte-order mark wins over meta.xml
+        ("UTF-8", "1\tCortinarius façade\t55.5\t12.5\n".encode("utf-16"), "transcoded from utf-16 to UTF-8"),
+    ],
+)
 def test_encodings_and_byte_order_marks(tmp_path, declared, data, note):
     report, occurrences, images = ingested(tmp_path, data, core_layout={**TAB_LAYOUT, "encoding": declared})
     species = "Cortinarius “façade” €" if declared == "windows-1252" else "Cortinarius façade"
@@ -145,8 +183,10 @@ def test_unknown_or_wrong_encoding_is_a_clear_error(tmp_path):
 def test_several_files_per_table_each_with_header_lines(tmp_path):
     header = b"id\tspecies\tlat\tlon\n# second header line\n"
     report, occurrences, images = ingested(
-        tmp_path, [header + b"1\tAmanita muscaria\t55.5\t12.5\n", b"\xef\xbb\xbf" + header + b"2\tBoletus edulis\t56\t10"],
-        core_layout={**TAB_LAYOUT, "ignoreHeaderLines": "2"})
+        tmp_path,
+        [header + b"1\tAmanita muscaria\t55.5\t12.5\n", b"\xef\xbb\xbf" + header + b"2\tBoletus edulis\t56\t10"],
+        core_layout={**TAB_LAYOUT, "ignoreHeaderLines": "2"},
+    )
     assert occurrences == TWO_RECORDS and images == THREE_IMAGES
     assert set(report["reading"]) == {"occurrence0.txt", "occurrence1.txt", "multimedia.txt"}
 
@@ -155,9 +195,9 @@ def test_stray_quotes_in_unquoted_and_quoted_files_are_text(tmp_path):
     core = b'1\tAmanita "fly agaric\t55.5\t12.5\n2\t"Boletus\t56\t10\n'
     _, occurrences, _ = ingested(tmp_path / "tab", core)
     assert occurrences == [("1", 'Amanita "fly agaric', 55.5, 12.5), ("2", '"Boletus', 56.0, 10.0)]
-    core = b'1,Amanita 5\'11" tall,55.5,12.5\n2,Boletus edulis,56,10\n'
+    core = b"1,Amanita 5'11\" tall,55.5,12.5\n2,Boletus edulis,56,10\n"
     _, occurrences, _ = ingested(tmp_path / "csv", core, core_layout=CSV_LAYOUT)
-    assert occurrences == [("1", 'Amanita 5\'11" tall', 55.5, 12.5), BOLETUS]
+    assert occurrences == [("1", "Amanita 5'11\" tall", 55.5, 12.5), BOLETUS]
 
 
 def test_ragged_rows_and_default_values(tmp_path):
@@ -170,13 +210,14 @@ def test_ragged_rows_and_default_values(tmp_path):
 
 
 def test_duplicate_core_ids_are_refused_without_writing_tables(tmp_path):
-    core = b"1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10\n 1 \tAmanita muscaria\t55.5\t12.5\n7\ta\n7\tb\n"
+    core = b"1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10\n 1 \tAmanita\t55.5\t12.5\n7\ta\n7\tb\n"
     with pytest.raises(ArchiveError) as error:
         ingested(tmp_path, core)
     assert str(error.value) == (
         "archive: occurrence0.txt: 2 core ids are each on more than one occurrence row, e.g. '1' (2 rows), "
-        "'7' (2 rows); each occurrence needs its own id, or its images would be joined twice")
-    assert not (tmp_path / "out" / "images.parquet").exists() and not (tmp_path / "out" / "occurrences.parquet").exists()
+        "'7' (2 rows); each occurrence needs its own id, or its images would be joined twice"
+    )
+    assert not any((tmp_path / "out" / name).exists() for name in ("images.parquet", "occurrences.parquet"))
 
 
 def test_rows_without_ids_urls_or_core_rows_are_dropped_and_counted(tmp_path, caplog):
@@ -185,9 +226,12 @@ def test_rows_without_ids_urls_or_core_rows_are_dropped_and_counted(tmp_path, ca
     with caplog.at_level(logging.WARNING, logger="champy.data.ingest"):
         report, occurrences, images = ingested(tmp_path, core, media.encode())
     assert occurrences == TWO_RECORDS and images == THREE_IMAGES
-    assert report["dropped"] == {"occurrence rows without an id": 2, "multimedia rows without a core id": 1,
-                                 "multimedia rows without an image URL": 1,
-                                 "multimedia rows whose core id is not in the core": 1}
+    assert report["dropped"] == {
+        "occurrence rows without an id": 2,
+        "multimedia rows without a core id": 1,
+        "multimedia rows without an image URL": 1,
+        "multimedia rows whose core id is not in the core": 1,
+    }
     assert "dropped 2 occurrence rows without an id" in caplog.messages
 
 

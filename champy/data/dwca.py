@@ -12,9 +12,9 @@ import shutil
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable
 
 from champy.errors import ChampyError
 
@@ -96,7 +96,9 @@ def _index(node: ET.Element | None, what: str) -> int | None:
 
 def _table(node: ET.Element, ns: str, is_core: bool) -> TableSpec:
     row_type = _attribute(node, "rowType", "").strip()
-    locations = tuple(loc.text.strip() for loc in node.iterfind(f"{ns}files/{ns}location") if loc.text and loc.text.strip())
+    locations = tuple(
+        loc.text.strip() for loc in node.iterfind(f"{ns}files/{ns}location") if loc.text and loc.text.strip()
+    )
     if not locations:
         raise ArchiveError(f"meta.xml: the {row_type or 'table'} entry names no data file (<files><location>)")
     lines = _attribute(node, "linesTerminatedBy", "\\n").strip(" ")
@@ -194,7 +196,8 @@ class Archive:
             if self._zip is None:
                 return (self.path / name).read_bytes()
             if self._zip.getinfo(name).file_size > MAX_META_BYTES:
-                raise ArchiveError(f"{self.path.name}: {name} is larger than {MAX_META_BYTES // 2**20} MB: not a descriptor")
+                limit = MAX_META_BYTES // 2**20
+                raise ArchiveError(f"{self.path.name}: {name} is larger than {limit} MB: not a descriptor")
             return self._zip.read(name)
         except (KeyError, *_ZIP_ERRORS) as exc:
             raise ArchiveError(f"{self.path.name}: cannot read {name} ({exc})") from None
@@ -244,7 +247,7 @@ class Archive:
         if self._zip is not None:
             self._zip.close()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

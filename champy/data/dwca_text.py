@@ -29,8 +29,13 @@ CHUNK = 8 * 2**20
 CR_STAND_IN, LF_STAND_IN = "\ufdd0", "\ufdd1"
 _STRAY = {CR_STAND_IN: re.compile(rb"\r(?!\n)"), LF_STAND_IN: re.compile(rb"(?<!\r)\n")}
 _RESTORED = {CR_STAND_IN: "\r", LF_STAND_IN: "\n"}
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 log = logging.getLogger(__name__)
 
 
@@ -75,8 +80,9 @@ def _transcode(path: Path, target: Path, encoding: str) -> None:
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                raise ArchiveError(f"{path.name} is not valid {encoding} text ({exc.reason} near byte "
-                                   f"{offset + exc.start:,})") from None
+                raise ArchiveError(
+                    f"{path.name} is not valid {encoding} text ({exc.reason} near byte {offset + exc.start:,})"
+                ) from None
             if not started and text:
                 text, started = text.removeprefix("\ufeff"), True
             sink.write(text)

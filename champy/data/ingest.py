@@ -29,8 +29,17 @@ OCCURRENCES_FILE = "occurrences.parquet"
 IMAGES_FILE = "images.parquet"
 INGEST_RECORD = "ingest.json"
 TAXONOMY = ("kingdom", "phylum", "class", "order", "family", "genus", "species")
-CORE_TERMS = ("gbifID", *TAXONOMY, "decimalLatitude", "decimalLongitude", "countryCode", "hasCoordinate",
-              "basisOfRecord", "eventDate", "license")
+CORE_TERMS = (
+    "gbifID",
+    *TAXONOMY,
+    "decimalLatitude",
+    "decimalLongitude",
+    "countryCode",
+    "hasCoordinate",
+    "basisOfRecord",
+    "eventDate",
+    "license",
+)
 MEDIA_TERMS = ("type", "format", "identifier", "license", "rightsHolder", "creator")
 MEDIA_ALIASES = {"identifier": ("identifier", "accessURI")}  # Audubon Core names the image URL accessURI
 MEMORY_LIMIT = "500MB"
@@ -52,8 +61,6 @@ def _check(spec_core: TableSpec, media: TableSpec | None, archive: Path) -> Tabl
     return media
 
 
-
-
 def _term(table: PreparedTable, names: tuple[str, ...]) -> str:
     """SQL for the value of the first term in `names` that the table has, else NULL."""
     return field_sql(table, next((table.spec.fields[n] for n in names if n in table.spec.fields), None))
@@ -68,12 +75,13 @@ def _occurrences_sql(core: PreparedTable) -> str:
         SELECT core_id, coalesce(gbif_id, core_id) AS gbifID, * EXCLUDE (core_id, gbif_id, has_coordinate),
                coalesce(has_coordinate, decimalLatitude IS NOT NULL AND decimalLongitude IS NOT NULL) AS hasCoordinate
         FROM (
-            SELECT {cell_sql(core, core.spec.id_index)} AS core_id, {col['gbifID']} AS gbif_id, {taxonomy},
+            SELECT {cell_sql(core, core.spec.id_index)} AS core_id, {col["gbifID"]} AS gbif_id, {taxonomy},
                    CASE WHEN {lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 THEN {lat} END AS decimalLatitude,
                    CASE WHEN {lat} BETWEEN -90 AND 90 AND {lon} BETWEEN -180 AND 180 THEN {lon} END AS decimalLongitude,
-                   {col['countryCode']} AS countryCode,
-                   CASE lower({col['hasCoordinate']}) WHEN 'true' THEN true WHEN 'false' THEN false END AS has_coordinate,
-                   {col['basisOfRecord']} AS basisOfRecord, {col['eventDate']} AS eventDate, {col['license']} AS license
+                   {col["countryCode"]} AS countryCode,
+                   CASE lower({col["hasCoordinate"]}) WHEN 'true' THEN true WHEN 'false' THEN false END
+                       AS has_coordinate,
+                   {col["basisOfRecord"]} AS basisOfRecord, {col["eventDate"]} AS eventDate, {col["license"]} AS license
             FROM {scan_sql(core)}
         )
     """
@@ -112,8 +120,10 @@ def _refuse_duplicate_ids(con: duckdb.DuckDBPyConnection, occurrences: Path, whe
     """).fetchall()
     if duplicates:
         examples = ", ".join(f"{core_id!r} ({rows} rows)" for core_id, rows, _ in duplicates)
-        raise ArchiveError(f"{where}: {duplicates[0][2]:,} core ids are each on more than one occurrence row, e.g. "
-                           f"{examples}; each occurrence needs its own id, or its images would be joined twice")
+        raise ArchiveError(
+            f"{where}: {duplicates[0][2]:,} core ids are each on more than one occurrence row, e.g. "
+            f"{examples}; each occurrence needs its own id, or its images would be joined twice"
+        )
 
 
 def _dropped(con: duckdb.DuckDBPyConnection, occurrences: Path, media: Path) -> dict[str, int]:
@@ -127,8 +137,12 @@ def _dropped(con: duckdb.DuckDBPyConnection, occurrences: Path, media: Path) -> 
         LEFT JOIN (SELECT core_id FROM read_parquet({literal(str(occurrences))}) WHERE core_id IS NOT NULL) o
              ON m.core_id = o.core_id
     """).fetchone()
-    reasons = ("occurrence rows without an id", "multimedia rows without a core id",
-               "multimedia rows without an image URL", "multimedia rows whose core id is not in the core")
+    reasons = (
+        "occurrence rows without an id",
+        "multimedia rows without a core id",
+        "multimedia rows without an image URL",
+        "multimedia rows whose core id is not in the core",
+    )
     dropped = {reason: count for reason, count in zip(reasons, counts) if count}
     for reason, count in dropped.items():
         log.warning("dropped %s %s", f"{count:,}", reason)
@@ -174,14 +188,23 @@ def ingest(archive: str | Path, out_dir: str | Path, memory_limit: str = MEMORY_
             media_files = _local_files(dwca, media_spec, work / "media")
         core = prepare_table(dwca.spec.core, core_files, work / "core-text")
         media = prepare_table(media_spec, media_files, work / "media-text")
-        con = duckdb.connect(config={"memory_limit": memory_limit, "threads": min(4, os.cpu_count() or 1),
-                                     "temp_directory": str(work / "spill"), "preserve_insertion_order": False})
+        con = duckdb.connect(
+            config={
+                "memory_limit": memory_limit,
+                "threads": min(4, os.cpu_count() or 1),
+                "temp_directory": str(work / "spill"),
+                "preserve_insertion_order": False,
+            }
+        )
         raw_occurrences, raw_media = work / "occurrences.parquet", work / "media.parquet"
         try:
             _copy(con, _occurrences_sql(core), raw_occurrences)
             _refuse_duplicate_ids(con, raw_occurrences, f"{archive.name}: {', '.join(core.spec.locations)}")
-            occurrences = _copy(con, f"SELECT * FROM read_parquet({literal(str(raw_occurrences))}) "
-                                     "WHERE core_id IS NOT NULL", out_dir / OCCURRENCES_FILE)
+            occurrences = _copy(
+                con,
+                f"SELECT * FROM read_parquet({literal(str(raw_occurrences))}) WHERE core_id IS NOT NULL",
+                out_dir / OCCURRENCES_FILE,
+            )
             _copy(con, _media_sql(media), raw_media)
             dropped = _dropped(con, raw_occurrences, raw_media)
             images = _copy(con, _images_sql(raw_media, out_dir / OCCURRENCES_FILE), out_dir / IMAGES_FILE)
@@ -192,7 +215,13 @@ def ingest(archive: str | Path, out_dir: str | Path, memory_limit: str = MEMORY_
             con.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = {"archive": str(archive.resolve()), "occurrences": occurrences, "images": images, "dropped": dropped,
-              "reading": {**core.notes, **media.notes}, "seconds": round(time.monotonic() - started, 2)}
+    report = {
+        "archive": str(archive.resolve()),
+        "occurrences": occurrences,
+        "images": images,
+        "dropped": dropped,
+        "reading": {**core.notes, **media.notes},
+        "seconds": round(time.monotonic() - started, 2),
+    }
     write_json(out_dir / INGEST_RECORD, {**report, "reader": READER_VERSION, "content": content})
     return report
