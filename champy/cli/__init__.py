@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "champy.cli.train",
     "champy.cli.convert",
     "champy.cli.gate",
+    "champy.cli.safety",
     "champy.cli.predict",
     "champy.cli.gbif",
     "champy.cli.dataset",

@@ -19,7 +19,11 @@ from champy.errors import BadImageError
 
 
 def _table(result) -> str:
-    lines = [f"{result.image}: {result.answer}  [{result.verdict}, mushroom probability {result.mushroom_probability:.2f}, model {result.model}]"]
+    """The text answer: the risk level first, then the answer, its reasons, the candidates and warnings."""
+    level = f"{result.risk.level.upper()} RISK" if result.risk else "RISK NOT ASSESSED"
+    lines = [f"{result.image}: {level} · {result.answer}  [{result.verdict}, mushroom probability "
+             f"{result.mushroom_probability:.2f}, model {result.model}]"]
+    lines += [f"  ! {reason}" for reason in (result.risk.reasons if result.risk else [])]
     for candidate in result.species:
         lines.append(f"  {candidate.probability:6.1%}  {candidate.name:<32} {candidate.edibility}")
     genus = ", ".join(f"{g.name} {g.probability:.0%}" for g in result.genus[:3])
@@ -48,7 +52,7 @@ def _predict(args: argparse.Namespace) -> int:
             print(f"champy: error: {exc}", file=sys.stderr)
             failed = True
             continue
-        if args.explain is not None:
+        if args.explain is not None and result.overlay is not None:
             encoded = io.BytesIO()
             Image.fromarray(result.overlay).save(encoded, format="PNG")
             write_bytes(_explain_path(args.explain, image, index), encoded.getvalue())

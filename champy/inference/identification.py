@@ -17,10 +17,11 @@ from PIL import Image
 
 from champy.calibration import apply_temperature
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
-from champy.images import ImageSource, load_image, to_model_input
+from champy.images import ImageSource, check_photo_count, fit_within, load_image, to_model_input
 from champy.inference.decode import Candidate, genus_rollup, top_species
 from champy.inference.gradcam import overlay
 from champy.inference.model import ChampyModel
+from champy.safety import Risk, assess_risk
 from champy.training.openset import known_confidence
 
 GENUS_CONFIDENT = 0.6
@@ -49,6 +50,7 @@ class Identification:
     warnings: list[str]
     timings_ms: dict[str, float]
     other_probability: float = 0.0
+    risk: Risk | None = None
     disclaimer: str = DISCLAIMER
     photo: Image.Image | None = field(default=None, repr=False)
     overlay: np.ndarray | None = field(default=None, repr=False)
@@ -69,6 +71,7 @@ class Identification:
             ],
             "genus": [{"name": c.name, "probability": round(c.probability, 4)} for c in self.genus],
             "other_probability": round(self.other_probability, 4),
+            "risk": self.risk.to_dict() if self.risk else None,
             "warnings": self.warnings,
             "disclaimer": self.disclaimer,
             "timings_ms": {key: round(value, 1) for key, value in self.timings_ms.items()},
@@ -89,7 +92,7 @@ def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str,
 def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.ndarray, name: str, top_k: int,
                      explain: bool, class_index: int | None, min_probability: float, preprocess_ms: float) -> Identification:
     start = time.perf_counter()
-    raw, imagenet, cams = model.run(pixels, class_index=class_index, explain=explain)
+    raw, imagenet, cams, features = model.run(pixels, class_index=class_index, explain=explain, with_features=True)
     predict_ms = (time.perf_counter() - start) * 1000
     probs = apply_temperature(raw, model.temperature).mean(axis=0)
     gate_score = float(model.gate.probability(imagenet).mean())
@@ -98,14 +101,17 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.n
     verdict, answer, rank = _verdict(model, probs, gate_score, ranked[0][0]["name"], genus)
     species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in ranked if p >= min_probability]
     start = time.perf_counter()
-    overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain else []
+    overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain and verdict != "not_a_mushroom" else []
     gradcam_ms = (time.perf_counter() - start) * 1000
     warnings = edibility_warnings([(c.name, c.probability) for c in species])
+    embedding = features.mean(axis=0)
+    embedding = embedding / max(float(np.linalg.norm(embedding)), 1e-8)
+    risk = assess_risk(probs, model.labels, model.other_index, verdict, embedding, model.safety)
     return Identification(
         image=name, model=model.name, verdict=verdict, answer=answer, answer_rank=rank,
         mushroom_probability=gate_score, species=species, genus=genus[:top_k], warnings=warnings,
         timings_ms={"preprocess": preprocess_ms, "predict": predict_ms, "gradcam": gradcam_ms},
-        other_probability=float(probs[model.other_index]) if model.other_index is not None else 0.0,
+        other_probability=float(probs[model.other_index]) if model.other_index is not None else 0.0, risk=risk,
         photo=photos[0], overlay=overlays[0] if overlays else None, overlays=overlays,
     )
 
@@ -118,14 +124,16 @@ def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k:
     The species list holds the `top_k` most probable species at or above `min_probability`;
     `class_index` picks the class Grad-CAM explains (default: the most probable).
 
-    Raises `BadImageError` for a photo that cannot be read.
+    Raises `BadImageError` for a photo that cannot be read or more than `champy.images.MAX_PHOTOS` photos.
     """
     if not sources:
         raise ValueError("no photo given")
+    check_photo_count(len(sources))
     names = list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
     start = time.perf_counter()
-    photos = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
-    pixels = np.stack([to_model_input(photo, model.size) for photo in photos])
+    decoded = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
+    pixels = np.stack([to_model_input(photo, model.size) for photo in decoded])
+    photos = [fit_within(photo) for photo in decoded]  # what the result keeps and shows: display size
     preprocess_ms = (time.perf_counter() - start) * 1000
     return _identify_pixels(model, photos, pixels, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms)
 

@@ -25,6 +25,7 @@ from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
 from champy.paths import MODELS_DIR
+from champy.safety.profile import profile_path, read_profile
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "mobilenet_v2_species"
@@ -66,6 +67,7 @@ class ChampyModel:
         self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
         self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
         self.gate = load_gate(self.gate_backbone)
+        self.safety = read_profile(profile_path(path))
         self._build(conv_name)
         self._lock = threading.Lock()
 
@@ -153,25 +155,41 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=64)
-def _servable(path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None) -> bool:
-    """Whether a model file and its card pass the cheap checks (readable HDF5 model, valid card).
+def _unservable_reason(path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None) -> str | None:
+    """Why a model file and its card fail the cheap checks (readable HDF5 model, valid card), None if they pass.
 
     Cached per file version (the stamps), so page reruns neither reread the files nor repeat the warning.
+    Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
     try:
         check_h5(path)
         read_card(card_path(path))
     except ModelLoadError as exc:
-        log.warning("not offering %s: %s", path.stem, exc)
-        return False
-    return True
+        reason = str(exc)
+    except Exception as exc:  # h5py and the JSON reader raise many types for hostile files
+        reason = f"{path.name}: unreadable ({type(exc).__name__})"
+    else:
+        return None
+    reason = " ".join(reason.split())
+    log.warning("not offering %s: %s", path.stem, reason)
+    return reason
+
+
+def _model_checks() -> dict[str, str | None]:
+    """Every `models/*.h5` with a card: its name and why it cannot be offered (None when it can)."""
+    return {p.stem: _unservable_reason(p, _stamp(p), _stamp(card_path(p)))
+            for p in sorted(MODELS_DIR.glob("*.h5")) if card_path(p).is_file()}
 
 
 def available_models() -> list[str]:
     """Names of the models in `models/` that can be offered (an intact `.h5` with a valid card), default first."""
-    names = sorted(p.stem for p in MODELS_DIR.glob("*.h5")
-                   if card_path(p).is_file() and _servable(p, _stamp(p), _stamp(card_path(p))))
+    names = [name for name, reason in _model_checks().items() if reason is None]
     return sorted(names, key=lambda n: n != DEFAULT_MODEL)
+
+
+def unavailable_models() -> dict[str, str]:
+    """The models in `models/` that cannot be offered, each with a one-line reason."""
+    return {name: reason for name, reason in _model_checks().items() if reason is not None}
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,43 @@
+"""`champy fit-safety`: fit a model's safety profile (known confusions, thresholds, look-alike bank)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from champy.paths import DATA_DIR, SHARED_DIR
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from champy.errors import ChampyError
+    from champy.inference import load_model
+    from champy.safety.fit import fit_profile
+    from champy.safety.profile import profile_path, write_profile
+
+    for folder in (args.photos, args.references):
+        if not folder.is_dir():
+            raise ChampyError(f"not a folder: {folder}")
+    model = load_model(args.model)
+    profile = fit_profile(model, args.photos, args.references)
+    out = args.out or profile_path(model.path)
+    write_profile(profile, out)
+    limits = profile.thresholds
+    print(f"wrote {out}: {len(profile.validation)} validation answers, {len(profile.references)} look-alike "
+          f"reference photos; alarms at deadly probability {limits.deadly_probability:.3f}, poisonous "
+          f"{limits.poisonous_probability:.3f}, dangerous genus {limits.dangerous_genus_probability:.3f}, "
+          f"look-alike similarity {limits.lookalike_similarity:.3f}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit-safety", help="fit a model's safety profile on its validation photos",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
+    parser.add_argument("--photos", type=Path, default=SHARED_DIR / "data" / "photos",
+                        help="the labelled photos the model was trained on (its validation split is used)")
+    parser.add_argument("--references", type=Path, default=DATA_DIR / "reference_photos",
+                        help="licensed reference photos (photos.csv with path and species)")
+    parser.add_argument("--out", type=Path, default=None, help="default: models/<model>.safety.json")
+    parser.set_defaults(func=_fit)

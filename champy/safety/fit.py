@@ -1,0 +1,152 @@
+"""Fit a model's safety profile on photos it never trained on: `python -m champy fit-safety`.
+
+The validation split (the trainer's, rebuilt from the card's settings) gives the model's known confusions and the
+thresholds; the licensed reference photos of dangerous look-alikes without a class give the look-alike bank. Each
+threshold leans to safety and is recorded with how it was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from champy.calibration import apply_temperature
+from champy.data.labelled import load_labelled
+from champy.edibility import lookup
+from champy.errors import ChampyError
+from champy.images import load_image, to_model_input
+from champy.inference.model import ChampyModel
+from champy.paths import PROJECT_ROOT
+from champy.safety.genera import dangerous_genera
+from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer
+from champy.safety.risk import SAFE_STATUSES
+from champy.training.prepare import prepare
+
+TOXIC = ("deadly", "poisonous")
+SIMILARITY_FALSE_ALARMS = 0.025
+"""The look-alike alarm may ring on at most this share of validation photos of safe species."""
+PROBABILITY_FALSE_ALARMS = 0.10
+"""The probability and genus routes may ring on at most this share of validation photos of safe species."""
+
+
+@dataclass
+class Embedded:
+    """Calibrated probabilities and embeddings of a list of photos."""
+
+    probs: np.ndarray
+    embeddings: np.ndarray
+
+
+def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> Embedded:
+    """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
+    probs, embeddings = [], []
+    for start in range(0, len(paths), batch_size):
+        pixels = np.stack([
+            to_model_input(load_image(path, draft_size=2 * model.size), model.size)
+            for path in paths[start:start + batch_size]
+        ])
+        raw, _, _, features = model.run(pixels, explain=False, with_features=True)
+        probs.append(apply_temperature(raw, model.temperature))
+        embeddings.append(features)
+    if not probs:
+        return Embedded(np.zeros((0, len(model.labels))), np.zeros((0, 0)))
+    return Embedded(np.concatenate(probs), np.concatenate(embeddings))
+
+
+def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
+    """The model's validation photos, split exactly as the trainer split them."""
+    config = model.card.get("training", {}).get("config", {})
+    table = load_labelled(photos_dir, model.card["rank"])
+    prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
+                       int(config.get("seed", 42)))
+    return prepared.rows("val")
+
+
+def lookalike_references(model: ChampyModel, references_dir: Path) -> pd.DataFrame:
+    """Reference photos of deadly or poisonous species that the model has no class for."""
+    table = load_labelled(references_dir, "species")
+    classes = {label["name"] for label in model.labels}
+    keep = [lookup(s).status in TOXIC and s not in classes for s in table["species"]]
+    return table[keep].reset_index(drop=True)
+
+
+def _mass(probs: np.ndarray, indices: list[int]) -> np.ndarray:
+    return probs[:, indices].sum(axis=1) if indices else np.zeros(len(probs))
+
+
+def _ceiling(scores: np.ndarray, false_alarms: float, floor: float, cap: float) -> float:
+    """The score that at most `false_alarms` of `scores` reach, kept within [floor, cap]."""
+    if not len(scores):
+        return cap
+    return float(np.clip(np.quantile(scores, 1.0 - false_alarms), floor, cap))
+
+
+def choose_thresholds(model: ChampyModel, val: Embedded, species: list[str],
+                      references: np.ndarray) -> tuple[Thresholds, dict[str, str]]:
+    """Thresholds from the validation photos of safe species outside the dangerous genera (the false alarms)."""
+    names = [label["name"] for label in model.labels]
+    known = [i for i in range(len(names)) if i != model.other_index]
+    status_of = [lookup(names[i]).status for i in range(len(names))]
+    deadly = [i for i in known if status_of[i] == "deadly"]
+    toxic = [i for i in known if status_of[i] in TOXIC]
+    risky_genera = [i for i in known if (model.labels[i].get("genus") or names[i].split()[0]) in dangerous_genera()]
+    safe = np.array([
+        lookup(s).status in SAFE_STATUSES and s.split()[0] not in dangerous_genera() and s in names for s in species
+    ], bool)
+    share = f"at most {PROBABILITY_FALSE_ALARMS:.0%} of {int(safe.sum())} validation photos of safe species"
+    thresholds = Thresholds(
+        deadly_probability=_ceiling(_mass(val.probs[safe], deadly), PROBABILITY_FALSE_ALARMS, 0.005, 0.05),
+        poisonous_probability=_ceiling(_mass(val.probs[safe], toxic), PROBABILITY_FALSE_ALARMS, 0.01, 0.10),
+        dangerous_genus_probability=_ceiling(_mass(val.probs[safe], risky_genera), PROBABILITY_FALSE_ALARMS,
+                                             0.02, 0.15),
+        lookalike_similarity=_ceiling(
+            (val.embeddings[safe] @ references.T).max(axis=1) if len(references) else np.zeros(0),
+            SIMILARITY_FALSE_ALARMS, 0.3, 0.95,
+        ),
+    )
+    how = {
+        "deadly_probability": f"reached by {share}, within [0.005, 0.05]",
+        "poisonous_probability": f"reached by {share}, within [0.01, 0.10]",
+        "dangerous_genus_probability": f"reached by {share}, within [0.02, 0.15]",
+        "lookalike_similarity": f"reached by at most {SIMILARITY_FALSE_ALARMS:.1%} of the same photos, within "
+                                "[0.3, 0.95]",
+        "safe species": "classes rated edible, choice or inedible whose genus is not in data/dangerous_genera.csv",
+    }
+    return thresholds, how
+
+
+def _shown_path(path: str) -> str:
+    """A path relative to the project when it lies inside it (cards and profiles carry no machine paths)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else resolved.name
+
+
+def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> SafetyProfile:
+    """The safety profile of `model` from its validation photos and the reference photos."""
+    val_rows = validation_rows(model, photos_dir)
+    if val_rows.empty:
+        raise ChampyError(f"no validation photo of {model.name} in {photos_dir}")
+    refs = lookalike_references(model, references_dir)
+    val = embed_photos(model, list(val_rows["path"]))
+    bank = embed_photos(model, list(refs["path"]))
+    thresholds, how = choose_thresholds(model, val, list(val_rows["species"]), bank.embeddings)
+    answers = val.probs.argmax(axis=1)
+    return SafetyProfile(
+        model=model.name,
+        fitted_on=(f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
+                   f"card); {len(refs)} reference photos of {refs['species'].nunique()} dangerous look-alikes "
+                   f"without a class"),
+        thresholds=thresholds,
+        validation=tuple(
+            ValidationAnswer(int(a), round(float(p[a]), 5), str(s))
+            for a, p, s in zip(answers, val.probs, val_rows["species"])
+        ),
+        references=tuple(
+            ReferencePhoto(str(s), _shown_path(p), tuple(float(x) for x in e))
+            for s, p, e in zip(refs["species"], refs["path"], bank.embeddings)
+        ),
+        how_chosen=how,
+    )

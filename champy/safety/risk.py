@@ -1,0 +1,210 @@
+"""The risk of an answer: could the mushroom in the photo be deadly or poisonous, whatever name the model gives?
+
+Four routes, each adding a plain-language reason when it finds a danger plausible:
+
+1. **probability**: the calibrated probability the model puts on deadly (or poisonous) species classes;
+2. **confusion**: the model's known confusions: among the validation photos it answered the same way with at least
+   this confidence, how many were of a deadly (or poisonous) species;
+3. **genus**: the probability on a genus whose deadly members a photo cannot tell apart (`data/dangerous_genera.csv`);
+4. **look-alike**: the photo's embedding is close to a licensed reference photo of a dangerous look-alike that the
+   model has no class for.
+
+The level is "deadly" when a deadly species is plausible by any route, else "poisonous" when a poisonous one is,
+else "uncertain" without a confident identification of a species with edibility data, else "low".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from champy.edibility import lookup
+from champy.edibility.table import split_list
+from champy.safety.genera import dangerous_genera
+from champy.safety.profile import SafetyProfile, Thresholds
+
+LEVELS = ("deadly", "poisonous", "uncertain", "low")
+SAFE_STATUSES = frozenset({"edible", "choice", "inedible"})
+MIN_SUPPORT = 20
+"""The confusion route reads at least this many validation answers (the most confident ones) for a class."""
+
+
+@dataclass
+class Risk:
+    """The risk assessment of one answer."""
+
+    level: str
+    deadly_probability: float
+    poisonous_probability: float
+    reasons: list[str]
+    dangerous_species: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "level": self.level,
+            "deadly_probability": round(self.deadly_probability, 4),
+            "poisonous_probability": round(self.poisonous_probability, 4),
+            "reasons": self.reasons,
+            "dangerous_species": self.dangerous_species,
+        }
+
+
+@dataclass
+class _Findings:
+    """What the routes found: (status, species, reason) triples, and the probability estimates."""
+
+    found: list[tuple[str, str, str]] = field(default_factory=list)
+    deadly: float = 0.0
+    poisonous: float = 0.0
+
+    def add(self, status: str, species: str, reason: str) -> None:
+        self.found.append((status, species, reason))
+
+    def species(self, status: str) -> list[str]:
+        return list(dict.fromkeys(name for found, name, _ in self.found if found == status))
+
+
+def named(species: str) -> str:
+    """"Amanita virosa (Destroying Angel)", or the bare name when no common name is known."""
+    common = split_list(lookup(species).common_name)
+    return f"{species} ({common[0]})" if common else species
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.0f} %" if value >= 0.01 else f"{value * 100:.1f} %"
+
+
+def _probability_route(probs: np.ndarray, names: list[str], known: list[int], limits: Thresholds,
+                       findings: _Findings) -> None:
+    by_status: dict[str, list[tuple[str, float]]] = {"deadly": [], "poisonous": []}
+    for index in known:
+        status = lookup(names[index]).status
+        if status in by_status:
+            by_status[status].append((names[index], float(probs[index])))
+    deadly = sum(p for _, p in by_status["deadly"])
+    toxic = deadly + sum(p for _, p in by_status["poisonous"])
+    findings.deadly, findings.poisonous = deadly, toxic
+    for status, limit in (("deadly", limits.deadly_probability), ("poisonous", limits.poisonous_probability)):
+        for species, probability in by_status[status]:
+            if probability >= limit:
+                findings.add(status, species, f"The model gives the {status} {named(species)} {percent(probability)}.")
+
+
+def _confusion_route(probs: np.ndarray, names: list[str], profile: SafetyProfile, findings: _Findings) -> None:
+    answer = int(np.argmax(probs))
+    confidence = float(probs[answer])
+    same = sorted((row for row in profile.validation if row.answer == answer), key=lambda r: -r.confidence)
+    if not same:
+        return
+    support = [row for row in same if row.confidence >= confidence]
+    if len(support) < MIN_SUPPORT:
+        support = same[:MIN_SUPPORT]
+    floor = min(row.confidence for row in support)
+    for status in ("deadly", "poisonous"):
+        hits = [row.species for row in support if lookup(row.species).status == status]
+        if not hits:
+            continue
+        rate = len(hits) / len(support)
+        if status == "deadly":
+            findings.deadly = max(findings.deadly, rate)
+        findings.poisonous = max(findings.poisonous, rate)
+        for species in dict.fromkeys(hits):
+            count = hits.count(species)
+            findings.add(status, species, (
+                f"In validation, {count} of {len(support)} photos the model answered {names[answer]} "
+                f"(at {percent(floor)} or more) were the {status} {named(species)}."
+            ))
+
+
+def _genus_route(probs: np.ndarray, labels: list[dict], known: list[int], limits: Thresholds,
+                 findings: _Findings) -> None:
+    mass: dict[str, float] = {}
+    for index in known:
+        genus = labels[index].get("genus") or labels[index]["name"].split()[0]
+        mass[genus] = mass.get(genus, 0.0) + float(probs[index])
+    for genus, probability in sorted(mass.items(), key=lambda item: -item[1]):
+        entry = dangerous_genera().get(genus)
+        if entry is None or probability < limits.dangerous_genus_probability:
+            continue
+        members = ", ".join(named(member) for member in entry.members[:3])
+        for member in entry.members:
+            status = entry.level if lookup(member).status == "unknown" else lookup(member).status
+            if status in ("deadly", "poisonous"):
+                findings.add(status, member, "")
+        findings.add(entry.level, "", (
+            f"{genus} ({percent(probability)} of the answer) includes {entry.level} species such as {members} "
+            f"that a photo cannot tell apart: {entry.why[0].lower()}{entry.why[1:]}."
+        ))
+
+
+def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, findings: _Findings) -> None:
+    bank = profile.reference_matrix()
+    if embedding is None or not len(bank):
+        return
+    similarity = bank @ embedding
+    best: dict[str, float] = {}
+    for ref, score in zip(profile.references, similarity):
+        best[ref.species] = max(best.get(ref.species, -1.0), float(score))
+    limit = profile.thresholds.lookalike_similarity
+    for species, score in sorted(best.items(), key=lambda item: -item[1]):
+        status = lookup(species).status
+        if score >= limit and status in ("deadly", "poisonous"):
+            findings.add(status, species, (
+                f"The photo resembles the reference photos of the {status} {named(species)}, a species this model "
+                f"has no class for (similarity {score:.2f}, alarm at {limit:.2f})."
+            ))
+
+
+def _rejected_photo(embedding: np.ndarray | None, profile: SafetyProfile | None) -> Risk:
+    """A photo the gate rejected: only its resemblance to a dangerous look-alike can still raise the risk."""
+    findings = _Findings()
+    if profile is not None:
+        _lookalike_route(embedding, profile, findings)
+    for level in ("deadly", "poisonous"):
+        reasons = [reason for status, _, reason in findings.found if status == level]
+        if reasons:
+            note = "The gate judged this photo not a mushroom, but the resemblance below may mean it is one."
+            return Risk(level, 0.0, 0.0, [note, *reasons], findings.species(level))
+    return Risk("uncertain", 0.0, 0.0, ["The photo does not look like a mushroom, so nothing was identified."])
+
+
+def assess_risk(probs: np.ndarray, labels: list[dict], other_index: int | None, verdict: str,
+                embedding: np.ndarray | None = None, profile: SafetyProfile | None = None) -> Risk:
+    """The risk of an answer from its calibrated class probabilities (averaged over the specimen's photos).
+
+    `verdict` is the identification's ("mushroom", "unknown" or "not_a_mushroom"); `embedding` the photo's
+    L2-normalised embedding; without a `profile` the confusion and look-alike routes are skipped and default
+    thresholds apply.
+    """
+    names = [label["name"] for label in labels]
+    known = [i for i in range(len(names)) if i != other_index]
+    limits = profile.thresholds if profile else Thresholds()
+    findings = _Findings()
+    if verdict == "not_a_mushroom":
+        return _rejected_photo(embedding, profile)
+    _probability_route(probs, names, known, limits, findings)
+    if profile is not None:
+        _confusion_route(probs, names, profile, findings)
+        _lookalike_route(embedding, profile, findings)
+    _genus_route(probs, labels, known, limits, findings)
+    ordered = sorted(findings.found, key=lambda found: LEVELS.index(found[0]))
+    reasons = list(dict.fromkeys(reason for _, _, reason in ordered if reason))
+    dangerous = findings.species("deadly") + findings.species("poisonous")
+    dangerous = [name for name in dict.fromkeys(dangerous) if name]
+    for level in ("deadly", "poisonous"):
+        if any(status == level for status, _, _ in findings.found):
+            return Risk(level, findings.deadly, findings.poisonous, reasons, dangerous)
+    if profile is None:
+        reasons.append("This model has no safety profile: its known confusions and look-alikes were not checked.")
+    top = known[int(np.argmax(probs[known]))] if known else 0
+    status = lookup(names[top]).status
+    if verdict != "mushroom":
+        reasons.append("No confident identification: treat it as unknown.")
+    elif status not in SAFE_STATUSES:
+        reasons.append(f"No edibility data for {names[top]}.")
+    elif profile is not None:
+        reasons.append(f"Confident identification of {named(names[top])} ({status}); no check found a dangerous "
+                       "alternative.")
+        return Risk("low", findings.deadly, findings.poisonous, reasons, dangerous)
+    return Risk("uncertain", findings.deadly, findings.poisonous, reasons, dangerous)
