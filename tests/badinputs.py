@@ -17,11 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from champy.paths import SHARED_DIR
-
-PHOTOS = SHARED_DIR / "data" / "photos"
-PORTRAIT = PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg"  # 288 x 512
-LANDSCAPE = PHOTOS / "Agaricus_arvensis" / "mto_mo1629600.jpg"  # 512 x 384
+from locations import LANDSCAPE_PHOTO as LANDSCAPE  # 384 x 288
+from locations import PORTRAIT_PHOTO as PORTRAIT  # 288 x 384
 EXIF_ORIENTATION = 0x0112
 
 

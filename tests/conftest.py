@@ -1,4 +1,5 @@
-"""Shared fixtures: a Darwin Core Archive of real fungal GBIF records, and a local photo server."""
+"""Shared fixtures: a Darwin Core Archive of real fungal GBIF records, and a local photo server (both from the
+repository's own test data, so they work on a fresh clone)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from locations import FIXTURE_GBIF, sample_photos
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-GBIF = SHARED / "data" / "gbif"
-PHOTOS = SHARED / "data" / "photos"
 OCCURRENCE_JSON = (
-    GBIF / "occurrence_search_amanita_muscaria.json",
-    GBIF / "pygbif_cassettes" / "occurrence_search_identifiedByID_orcid_2fungi_1bird.json",
-    GBIF / "pygbif_cassettes" / "occurrence_search_recordedByID_orcid_3fungi_BR.json",
+    FIXTURE_GBIF / "occurrence_search_amanita_muscaria.json",
+    FIXTURE_GBIF / "pygbif_cassettes" / "occurrence_search_identifiedByID_orcid_2fungi_1bird.json",
+    FIXTURE_GBIF / "pygbif_cassettes" / "occurrence_search_recordedByID_orcid_3fungi_BR.json",
 )
 DWC, DC, GBIF_TERMS = "http://rs.tdwg.org/dwc/terms/", "http://purl.org/dc/terms/", "http://rs.gbif.org/terms/1.0/"
 # Core columns in an unusual order; basisOfRecord exists only as a meta.xml default.
@@ -32,7 +31,7 @@ MEDIA_COLUMNS = (("identifier", DC), ("license", DC), ("type", DC), ("format", D
 
 
 def gbif_records() -> list[dict]:
-    """Every occurrence of the shared GBIF occurrence-search responses (fungi and one bird)."""
+    """Every occurrence of the recorded GBIF occurrence-search responses (fungi and one bird)."""
     return [record for path in OCCURRENCE_JSON for record in json.loads(path.read_text())["results"]]
 
 
@@ -61,7 +60,7 @@ def _row(values: list[object]) -> str:
 
 
 def write_fungi_archive(target: Path, url: Callable[[str], str] = lambda u: u, records: list[dict] | None = None) -> Path:
-    """A GBIF-style DwC-A zip (core + Multimedia, files in a sub-folder) of `records` (default: all the shared
+    """A GBIF-style DwC-A zip (core + Multimedia, files in a sub-folder) of `records` (default: all the recorded
     ones); `url` maps each image URL."""
     records = gbif_records() if records is None else records
     occurrences = _row([name for name, _ in CORE_COLUMNS]) + "".join(
@@ -80,7 +79,7 @@ def write_fungi_archive(target: Path, url: Callable[[str], str] = lambda u: u, r
 
 @pytest.fixture(scope="session")
 def fungi_archive(tmp_path_factory) -> Path:
-    """The shared fungal records as a DwC-A zip with their real image URLs."""
+    """The recorded fungal GBIF records as a DwC-A zip with their real image URLs."""
     return write_fungi_archive(tmp_path_factory.mktemp("dwca") / "fungi.zip")
 
 
@@ -93,7 +92,7 @@ class PhotoServer(ThreadingHTTPServer):
     def __init__(self, delay: float = 0.0):
         super().__init__(("127.0.0.1", 0), _PhotoHandler)
         self.delay = delay
-        self.photos = sorted(PHOTOS.glob("*/*.jpg"))
+        self.photos = sample_photos()
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
 

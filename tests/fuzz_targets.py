@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from badinputs import LANDSCAPE, PORTRAIT, animated_gif
+from locations import DWCA_SAMPLES, FIXTURE_GBIF
 from champy.data.dwca import Archive, ArchiveError, parse_meta
 from champy.errors import BadImageError
 from champy.images import load_image
-from champy.paths import SHARED_DIR
 
-GBIF = SHARED_DIR / "data" / "gbif"
 XML_PIECES = ("<", ">", "/>", '"', "=", "&", "&amp;", 'index="', 'index="-1"', 'index="99999999999"', "<field ",
               "<core ", "</core>", "<files>", "<location>", 'ignoreHeaderLines="', 'fieldsTerminatedBy="', "\\t", "\x00")
 SMALL_SIDE = 96  # small seeds keep each decode fast, so many mutations fit in a short run
@@ -43,11 +42,11 @@ def _seed_images() -> dict[str, bytes]:
 SEED_IMAGES = _seed_images()
 # Real archives (python-dwca-reader samples): a core with an extension, and a core alone.
 SEED_ARCHIVES = {path.name: path.read_bytes() for path in (
-    GBIF / "dwca_reader_samples" / "dwca-star-test-archive.zip",
-    GBIF / "dwca_reader_samples" / "dwca-simple-test-archive.zip",
+    DWCA_SAMPLES / "dwca-star-test-archive.zip",
+    DWCA_SAMPLES / "dwca-simple-test-archive.zip",
 )}
 SEED_METAS = {name: zipfile.ZipFile(io.BytesIO(data)).read("meta.xml") for name, data in SEED_ARCHIVES.items()}
-SEED_METAS["gbif-amblyomma"] = zipfile.ZipFile(GBIF / "gbif_dwca_amblyomma_americanum_NOT_FUNGI.zip").read("meta.xml")
+SEED_METAS["gbif-amblyomma"] = (FIXTURE_GBIF / "gbif_download_meta.xml").read_bytes()
 
 
 @st.composite

@@ -22,12 +22,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from champy.gbif import GbifSettings
-from champy.paths import SHARED_DIR
+from locations import FIXTURE_GBIF
 
-GBIF_DATA = SHARED_DIR / "data" / "gbif"
-AMANITA_SEARCH = GBIF_DATA / "occurrence_search_amanita_muscaria.json"
-CASSETTES = GBIF_DATA / "pygbif_cassettes"
+from champy.gbif import GbifSettings
+
+AMANITA_SEARCH = FIXTURE_GBIF / "occurrence_search_amanita_muscaria.json"
+CASSETTES = FIXTURE_GBIF / "pygbif_cassettes"
 
 
 def unreachable_api_url() -> str:

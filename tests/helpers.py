@@ -1,4 +1,7 @@
-"""Shared test data: the curated photo collection beside the project, split as the trainer splits it."""
+"""Shared test data: the curated photo collection beside the project, split as the trainer splits it.
+
+The collection lives in the shared data folder; a test that asks for it skips (one-line reason) when it is absent.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +9,28 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from locations import FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
 
 from champy.data.labelled import load_labelled
 from champy.inference.model import DEFAULT_MODEL
 from champy.models.card import read_card
-from champy.paths import MODELS_DIR, SHARED_DIR
+from champy.paths import MODELS_DIR
 from champy.training.prepare import prepare
 
-PHOTOS = SHARED_DIR / "data" / "photos"
-NOT_FUNGI = SHARED_DIR / "data" / "not_fungi"
+
+def shared_photos() -> Path:
+    """The curated photo collection (`<Genus_species>/*.jpg`); skips the calling test when it is absent."""
+    if not SHARED_PHOTOS.is_dir():
+        pytest.skip(shared_missing(SHARED_PHOTOS))
+    return SHARED_PHOTOS
 
 
 @lru_cache(maxsize=1)
 def default_split() -> pd.DataFrame:
     """The curated photos with the split the shipped default model was trained with (read from its card)."""
     config = read_card(MODELS_DIR / f"{DEFAULT_MODEL}.json")["training"]["config"]
-    return prepare(load_labelled(PHOTOS), config["min_per_class"], config["other_class"], config["seed"]).table
+    return prepare(load_labelled(shared_photos()), config["min_per_class"], config["other_class"], config["seed"]).table
 
 
 def held_out_photos(species: str, n: int) -> list[str]:
@@ -40,4 +49,6 @@ def unseen_species_photos(n: int) -> list[str]:
 
 
 def not_fungi_photos() -> list[Path]:
-    return sorted(NOT_FUNGI.glob("*.jpg"))
+    """Photos that show no fungus: the shared folder's 24 when present, else the 13 in tests/fixtures."""
+    folder = SHARED_NOT_FUNGI if SHARED_NOT_FUNGI.is_dir() else FIXTURE_NOT_FUNGI
+    return sorted(folder.glob("*.jpg"))

@@ -6,23 +6,23 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from locations import BOLETUS_PHOTO, BOLETUS_SECOND_VIEW, FIXTURE_NOT_FUNGI, SAMPLE_PHOTOS
 from streamlit.testing.v1 import AppTest
 
 from champy.app_support import edibility_badge
 from champy.edibility import DISCLAIMER
 from champy.inference import DEFAULT_MODEL, identify, load_model
-from champy.paths import PROJECT_ROOT, SHARED_DIR
+from champy.paths import PROJECT_ROOT
 
-PHOTOS = SHARED_DIR / "data" / "photos"
-MUSHROOM_PHOTO = PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg"
-SECOND_VIEW = PHOTOS / "Amanita_muscaria" / "lan_inat587071911.jpg"
-NOT_A_MUSHROOM = SHARED_DIR / "data" / "not_fungi" / "skimage_astronaut.jpg"
+MUSHROOM_PHOTO = BOLETUS_PHOTO
+SECOND_VIEW = BOLETUS_SECOND_VIEW
+NOT_A_MUSHROOM = FIXTURE_NOT_FUNGI / "skimage_astronaut.jpg"
 RUN_TIMEOUT = 180
 
 
 def catalogue_species(photo: Path) -> str:
     """The species the photo catalogue records for `photo`."""
-    catalogue = pd.read_csv(PHOTOS / "photos.csv")
+    catalogue = pd.read_csv(SAMPLE_PHOTOS / "photos.csv")
     return catalogue.loc[catalogue["path"] == f"{photo.parent.name}/{photo.name}", "species"].item()
 
 
@@ -48,11 +48,11 @@ def test_page_before_upload_shows_disclaimer_and_default_model() -> None:
 def test_mushroom_photo_is_identified() -> None:
     expected = identify(MUSHROOM_PHOTO, load_model(DEFAULT_MODEL))
     assert expected.verdict == "mushroom"
-    assert expected.species[0].name == catalogue_species(MUSHROOM_PHOTO) == "Amanita muscaria"
+    assert expected.species[0].name == catalogue_species(MUSHROOM_PHOTO) == "Boletus edulis"
 
     app = upload((MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()))
     assert not app.exception
-    assert texts(app.error) == expected.warnings and expected.warnings  # Amanita muscaria is poisonous
+    assert texts(app.error) == expected.warnings and expected.warnings  # the cep has a toxic look-alike
     assert f"**{expected.answer}**" in texts(app.success)
     assert DISCLAIMER in texts(app.warning)
     top = expected.species[0]

@@ -7,15 +7,16 @@ import json
 
 import numpy as np
 import pandas as pd
+from locations import BOLETUS_PHOTO
 from streamlit.testing.v1 import AppTest
 
 from champy.app_support import STUDY_BACKBONES, model_card, percent, photo_caption
 from champy.card_sections import Confusion, dangerous_confusions
 from champy.inference import DEFAULT_MODEL, available_models
 from champy.photo_gallery import GALLERY_FOLDERS, licensed_photos
-from champy.paths import PROJECT_ROOT, SHARED_DIR
+from champy.paths import PROJECT_ROOT
 
-PHOTO = SHARED_DIR / "data" / "photos" / "Boletus_edulis" / "lan_inat413356241.jpg"
+PHOTO = BOLETUS_PHOTO
 RUN_TIMEOUT = 180
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from locations import SHARED_PHOTOS, needs_shared
 
 from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from champy.app_support import RESULT_CAPTION
-from champy.paths import PROJECT_ROOT, SHARED_DIR
+from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
+PHOTO = SHARED_PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    needs_shared(PHOTO),
 ]
-PHOTO = SHARED_DIR / "data" / "photos" / "Amanita_muscaria" / "lan_inat587059976.jpg"
 SCREENSHOT = PROJECT_ROOT / "test-results" / "identify_page.png"
 UNREACHABLE_GBIF = "http://127.0.0.1:9"
 

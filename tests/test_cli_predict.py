@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from helpers import held_out_photos, not_fungi_photos
+from locations import BOLETUS_PHOTO
 
 KEYS = {"image", "model", "verdict", "mushroom_probability", "species", "genus", "warnings", "timings_ms"}
 
@@ -21,8 +22,7 @@ def run_cli(*args, cwd=None):
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad")
-    good = held_out_photos("Amanita muscaria", 1)[0]
-    data = open(good, "rb").read()
+    data = BOLETUS_PHOTO.read_bytes()
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
     (folder / "notes.jpg").write_text("<html><body>not a photo</body></html>")
@@ -58,13 +58,13 @@ def test_json_for_good_and_bad_photos(bad_files, tmp_path):
 
 
 def test_readable_table_with_disclaimer():
-    result = run_cli("predict", held_out_photos("Boletus edulis", 1)[0])
+    result = run_cli("predict", str(BOLETUS_PHOTO))
     assert result.returncode == 0
     assert "Boletus edulis" in result.stdout and "genus:" in result.stdout
     assert "Never eat" in result.stdout or "never eat" in result.stdout
 
 
 def test_unknown_model_is_a_clear_error():
-    result = run_cli("predict", held_out_photos("Boletus edulis", 1)[0], "--model", "no_such_model")
+    result = run_cli("predict", str(BOLETUS_PHOTO), "--model", "no_such_model")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("champy: error: no model named 'no_such_model'")

@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import GBIF, gbif_records
+from conftest import gbif_records
+from locations import DWCA_SAMPLES, FIXTURE_GBIF, SHARED_GBIF, needs_shared
 
 from champy.data.blacklist import load_blacklist
 from champy.data.dwca import Archive, ArchiveError, Field
@@ -17,8 +18,9 @@ from champy.data.ingest import ingest
 from champy.data.licences import is_free_licence
 from champy.data.selection import SelectionRules, select_images
 
-SAMPLES = GBIF / "dwca_reader_samples"
-TICKS = GBIF / "gbif_dwca_amblyomma_americanum_NOT_FUNGI.zip"
+SAMPLES = DWCA_SAMPLES
+TICKS = SHARED_GBIF / "gbif_dwca_amblyomma_americanum_NOT_FUNGI.zip"
+PSILOCYBE_MULTIMEDIA = SHARED_GBIF / "psilocybe_multimedia.txt"
 
 
 def _table(path: Path) -> pd.DataFrame:
@@ -59,13 +61,14 @@ def test_archives_without_usable_images_give_a_clear_error(tmp_path, name, messa
 
 def test_broken_and_foreign_files_give_a_clear_error(tmp_path):
     truncated = tmp_path / "cut.zip"
-    truncated.write_bytes(TICKS.read_bytes()[:200_000])
-    for bad, message in ((truncated, "not a readable zip"), (GBIF / "psilocybe_multimedia.txt", "not a readable zip"),
+    truncated.write_bytes((SAMPLES / "gbif-results.zip").read_bytes()[:20_000])
+    for bad, message in ((truncated, "not a readable zip"), (FIXTURE_GBIF / "gbif_download_meta.xml", "not a readable zip"),
                          (tmp_path / "missing.zip", "not found")):
         with pytest.raises(ArchiveError, match=message):
             ingest(bad, tmp_path / "out")
 
 
+@needs_shared(TICKS)
 def test_tick_archive_joins_multimedia_to_occurrences(tmp_path):
     report = ingest(TICKS, tmp_path)
     images = _table(tmp_path / "images.parquet")
@@ -77,6 +80,7 @@ def test_tick_archive_joins_multimedia_to_occurrences(tmp_path):
     assert (images.groupby("gbifID")["n"].apply(lambda n: sorted(n) == list(range(1, len(n) + 1)))).all()
 
 
+@needs_shared(TICKS)
 def test_column_order_missing_headers_and_folders_do_not_change_the_result(tmp_path):
     ingest(TICKS, tmp_path / "zip")
     folder = tmp_path / "unpacked" / "nested"
@@ -112,6 +116,7 @@ def test_fungi_archive_values_match_the_gbif_records(fungi_archive, tmp_path):
     assert set(images["type"]) == {"StillImage"}  # default filling empty cells
 
 
+@needs_shared(TICKS)
 def test_ticks_yield_nothing(tmp_path):
     ingest(TICKS, tmp_path)
     with pytest.raises(Exception, match=r"no image passed the filters \(of 1362: 1362 not Fungi\)"):
@@ -143,8 +148,9 @@ def test_selection_is_balanced_deterministic_and_filtered(fungi_archive, tmp_pat
     assert free["rejected"]["licence"] == 29  # 15 "All rights reserved", 14 CC BY-NC (4 inherit the record licence)
 
 
+@needs_shared(PSILOCYBE_MULTIMEDIA)
 def test_licence_filter_on_real_multimedia_licences():
-    licences = pd.read_csv(GBIF / "psilocybe_multimedia.txt", sep="\t", dtype=str, keep_default_na=False)["license"]
+    licences = pd.read_csv(PSILOCYBE_MULTIMEDIA, sep="\t", dtype=str, keep_default_na=False)["license"]
     free = licences[licences.map(is_free_licence)]
     assert free.value_counts().to_dict() == {
         "http://creativecommons.org/licenses/by/4.0/": 89,

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import GBIF, gbif_records, served_build_command
+from conftest import gbif_records, served_build_command
+from locations import DWCA_SAMPLES
 
 from champy.cli import main
 from champy.data.labelled import load_labelled
@@ -51,7 +52,7 @@ def test_build_writes_the_dataset_the_training_code_reads(tmp_path, photo_server
 
 
 def test_bad_archive_exits_2_with_one_line(tmp_path):
-    for archive in (GBIF / "dwca_reader_samples" / "dwca-simple-csv.zip", tmp_path / "missing.zip"):
+    for archive in (DWCA_SAMPLES / "dwca-simple-csv.zip", tmp_path / "missing.zip"):
         result = subprocess.run([sys.executable, "-m", "champy", "dataset", "build", "--archive", str(archive),
                                  "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
                                 cwd=Path(__file__).parent.parent)

@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
-from conftest import PHOTOS, served_build_command
+from conftest import served_build_command
 from helpers import not_fungi_photos
+from locations import SHARED_NOT_FUNGI, SHARED_PHOTOS, needs_shared
 
 from champy.cli import main
 from champy.data.imagefile import save_photo
@@ -27,6 +28,8 @@ def _counts(capsys, step: str) -> dict[str, int]:
     return {key: int(value) for key, value in (item.rsplit(" ", 1) for item in line[len(step) + 2:].split(", "))}
 
 
+@needs_shared(SHARED_NOT_FUNGI)  # the herbarium sheets
+@needs_shared(SHARED_PHOTOS)
 def test_gate_moves_non_fungi_aside_resumably_and_the_manifest_follows(tmp_path, photo_server, capsys):
     build, out = served_build_command(tmp_path, photo_server)
     assert main(build) == 0
@@ -35,7 +38,7 @@ def test_gate_moves_non_fungi_aside_resumably_and_the_manifest_follows(tmp_path,
 
     # Replace the downloaded files, as the download would have stored them, with chosen images.
     non_fungi = [p for p in not_fungi_photos() if p.name.startswith(HERBARIUM_AND_LOOKALIKES)]
-    mushrooms = sorted(PHOTOS.glob("*/*.jpg"))[::120][: len(paths) - len(non_fungi)]
+    mushrooms = sorted(SHARED_PHOTOS.glob("*/*.jpg"))[::120][: len(paths) - len(non_fungi)]
     assert len(non_fungi) == 8 and len(mushrooms) == 6
     placed = dict(zip(paths, non_fungi + mushrooms))
     for relpath, source in placed.items():

@@ -9,6 +9,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from locations import FIXTURE_NOT_FUNGI, FIXTURES, SAMPLE_PHOTOS
 
 from champy.cli import main
 from champy.images import load_model_input
@@ -24,25 +25,25 @@ from champy.models.efficientnet_lite import (
 )
 from champy.models.factory import create_model, set_backbone_trainable
 from champy.models.weights import sha256_of
-from champy.paths import IMAGENET_WEIGHTS_DIR, SHARED_DIR
+from champy.paths import IMAGENET_WEIGHTS_DIR, PROJECT_ROOT
 
-PHOTOS = SHARED_DIR / "data" / "photos"
-NOT_FUNGI = SHARED_DIR / "data" / "not_fungi"
+NOT_FUNGI = FIXTURE_NOT_FUNGI
 FUNGI_CLASSES = {947, 991, 992, 993, 994, 995, 996, 997}
-CLASS_NAMES = json.loads((SHARED_DIR / "weights" / "imagenet_class_names.json").read_text(encoding="utf-8"))
+CLASS_NAMES = json.loads((IMAGENET_WEIGHTS_DIR / "imagenet_class_names.json").read_text(encoding="utf-8"))
+# PyTorch's logits for the verification photos, saved by scripts/make_lite0_reference_logits.py
+REFERENCE_LOGITS = FIXTURES / "lite0_reference_logits.npz"
 TOP_FILE = IMAGENET_WEIGHTS_DIR / TOP_WEIGHTS
 NOTOP_FILE = IMAGENET_WEIGHTS_DIR / NOTOP_WEIGHTS
 MUSHROOMS = [
-    PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg",
-    PHOTOS / "Boletus_edulis" / "lan_inat413356241.jpg",
-    PHOTOS / "Cantharellus_cibarius" / "lan_inat566881578.jpg",
+    SAMPLE_PHOTOS / "Boletus_edulis" / "mto_mo1725981.jpg",
+    SAMPLE_PHOTOS / "Agaricus_arvensis" / "mto_mo1629600.jpg",
+    SAMPLE_PHOTOS / "Coprinus_comatus" / "mto_mo1722755.jpg",
 ]
 
 
 def verification_photos() -> list:
-    """A dozen real photos: every 200th mushroom photo (8) and four photos that are not fungi."""
-    mushrooms = sorted(PHOTOS.glob("*/*.jpg"))[::200][:8]
-    return mushrooms + sorted(NOT_FUNGI.glob("*.jpg"))[:4]
+    """The dozen real photos of the saved PyTorch reference: 8 sample mushroom photos and 4 that are not fungi."""
+    return [PROJECT_ROOT / name for name in np.load(REFERENCE_LOGITS)["photos"]]
 
 
 def pixels(paths) -> np.ndarray:
@@ -177,6 +178,19 @@ def test_keras_lite0_reproduces_the_pytorch_original(tmp_path, imagenet_lite0):
     np.testing.assert_array_equal(top_k(ours), top_k(reference))
     assert agreement.max_abs_logit_diff < LOGIT_TOLERANCE
     assert agreement.faithful
+    np.testing.assert_allclose(np.load(REFERENCE_LOGITS)["logits"], reference, atol=1e-4)  # the saved reference
+
+
+def test_shipped_lite0_matches_the_saved_pytorch_logits():
+    """Runs without torch: the shipped weights against PyTorch's logits saved for the same 12 photos."""
+    from champy.models.lite_reference import LOGIT_TOLERANCE, compare, keras_lite0_logits_model, top_k
+
+    reference = np.load(REFERENCE_LOGITS)["logits"]
+    ours = keras_lite0_logits_model(TOP_FILE).predict(pixels(verification_photos()), verbose=0)
+    agreement = compare(ours, reference)
+    assert agreement.images == 12 and agreement.faithful
+    np.testing.assert_array_equal(top_k(ours), top_k(reference))
+    assert agreement.max_abs_logit_diff < LOGIT_TOLERANCE
 
 
 def test_convert_cli_rejects_a_file_that_is_not_a_state_dict(tmp_path, capsys):

@@ -7,12 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from gbif_fake_api import AMANITA_SEARCH, CASSETTES, load_json
+from locations import SHARED_GBIF, needs_shared
 
 from champy.errors import ChampyError
 from champy.gbif import SNAPSHOT_COLUMNS, build_snapshot, read_snapshot
 from champy.gbif.snapshot import snapshot_from_answers
 from champy.paths import DATA_DIR
 
+PSILOCYBE_MULTIMEDIA = SHARED_GBIF / "psilocybe_multimedia.txt"
 ORCID_SEARCHES = [
     CASSETTES / "occurrence_search_identifiedByID_orcid_2fungi_1bird.json",
     CASSETTES / "occurrence_search_recordedByID_orcid_3fungi_BR.json",
@@ -68,12 +70,12 @@ def test_rows_without_usable_coordinates_are_dropped(tmp_path: Path) -> None:
     assert read_snapshot(target)["gbifID"].tolist() == frame["gbifID"].tolist()[2:]
 
 
+@needs_shared(PSILOCYBE_MULTIMEDIA)
 def test_a_missing_or_foreign_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ChampyError, match="cannot read occurrence snapshot"):
         read_snapshot(tmp_path / "absent.csv")
-    multimedia = CASSETTES.parent / "psilocybe_multimedia.txt"
     with pytest.raises(ChampyError, match="cannot read occurrence snapshot .*: Error tokenizing"):
-        read_snapshot(multimedia)
+        read_snapshot(PSILOCYBE_MULTIMEDIA)
     without_ids = tmp_path / "without_ids.csv"
     read_snapshot(DATA_DIR / "occurrences_snapshot.csv").drop(columns="gbifID").to_csv(without_ids, index=False)
     with pytest.raises(ChampyError, match="lacks the column.s. gbifID"):

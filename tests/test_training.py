@@ -12,7 +12,7 @@ from champy.models.card import read_card
 from champy.models.storage import load_keras_model
 from champy.training.prepare import class_weights, prepare
 from champy.data.labelled import load_labelled
-from helpers import PHOTOS, default_split
+from helpers import default_split, shared_photos
 
 TOP1_FLOOR, TOP5_FLOOR = 0.83, 0.97  # measured 0.858 / 0.987 on this split ("other fungi" counted wrong; README)
 SPECIES = ("Amanita_muscaria", "Boletus_edulis", "Neoboletus_erythropus")
@@ -24,7 +24,7 @@ def small_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("photos")
     for species in SPECIES:
         (root / species).mkdir()
-        for photo in sorted((PHOTOS / species).glob("*.jpg"))[:16]:
+        for photo in sorted((shared_photos() / species).glob("*.jpg"))[:16]:
             (root / species / photo.name).symlink_to(photo)
     return root
 
@@ -75,7 +75,7 @@ def test_out_of_range_regularisation_is_a_clear_error(tmp_path, option, value):
 
 
 def test_split_is_deterministic_and_stratified():
-    table = load_labelled(PHOTOS)
+    table = load_labelled(shared_photos())
     first = prepare(table, 15, True, 42).table
     second = prepare(table.sample(frac=1.0, random_state=3), 15, True, 42).table
     assert dict(zip(first["path"], first["split"])) == dict(zip(second["path"], second["split"]))
@@ -98,7 +98,7 @@ def test_shipped_default_model_beats_its_floor():
     from champy.training.evaluate_model import evaluate_model
 
     card = load_model("mobilenet_v2_species").card
-    report = evaluate_model("mobilenet_v2_species", PHOTOS, split="test")
+    report = evaluate_model("mobilenet_v2_species", shared_photos(), split="test")
     known_test = default_split().query("split == 'test'")
     assert report["n"] == int((known_test["label_index"] != card["other_index"]).sum())
     assert report["top1"] >= TOP1_FLOOR and report["top5"] >= TOP5_FLOOR
