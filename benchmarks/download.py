@@ -19,8 +19,9 @@ import pandas as pd
 
 from champy.data.download import DownloadOptions, download_images
 from champy.data.selection import SELECTED_FILE
+from champy.paths import SHARED_DIR
 
-PHOTOS = sorted((Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "photos").glob("*/*.jpg"))
+PHOTOS = sorted((SHARED_DIR / "data" / "photos").glob("*/*.jpg"))
 
 
 class _SlowPhotos(BaseHTTPRequestHandler):

@@ -18,8 +18,10 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
+from champy.paths import SHARED_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT.parent / "shared" / "data" / "gbif" / "gbif_dwca_amblyomma_americanum_NOT_FUNGI.zip"
+SOURCE = SHARED_DIR / "data" / "gbif" / "gbif_dwca_amblyomma_americanum_NOT_FUNGI.zip"
 
 CHAMPY = """
 import json, resource, sys, time
