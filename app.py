@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from champy import app_safety
 from champy import app_support as support
-from champy.edibility import DISCLAIMER
+from champy.edibility import DISCLAIMER, lookup
 from champy.errors import ChampyError
-from champy.inference import DEFAULT_MODEL, available_models
-from champy.occurrence_map import occurrence_figure, plotly_config
+from champy.images import MAX_PHOTOS
+from champy.inference import DEFAULT_MODEL, available_models, unavailable_models
+from champy.occurrence_map import map_caption, occurrence_figure, plotly_config
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
 support.start_warm_up(DEFAULT_MODEL)
@@ -22,13 +24,16 @@ def choose_model() -> str:
         st.stop()
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
     chooser, _ = st.columns([1, 2])
-    return chooser.selectbox("Model", names, index=default, key="model", help="The network that identifies the photo.")
+    choice = chooser.selectbox("Model", names, index=default, key="model", help="The network that identifies the photo.")
+    for reason in unavailable_models().values():
+        chooser.caption(f"Not offered: {support.as_text(support.brief(reason))}")
+    return choice
 
 
 def collect_photos() -> list:
     """The photos of one specimen: uploaded files and, when switched on, a camera shot."""
     uploads = st.file_uploader(
-        "Photos of one mushroom (several angles help: cap, gills, stem)",
+        f"Photos of one mushroom, up to {MAX_PHOTOS} (several angles help: cap, gills, stem)",
         accept_multiple_files=True,
         key="photos",
     )
@@ -40,41 +45,63 @@ def collect_photos() -> list:
     return photos
 
 
-def show_verdict(result) -> None:
+def verdict_card(result) -> None:
+    """The answer: species with its common name, calibrated confidence and edibility, or why there is none."""
     if result.verdict == "not_a_mushroom":
-        st.warning(
-            f"**This does not look like a mushroom** ({support.percent(result.mushroom_probability)} mushroom). "
-            "Upload a clear photo of the fruiting body.",
-            icon=":material/block:",
-        )
+        st.markdown("### This does not look like a mushroom")
+        st.write(f"Mushroom probability {support.percent(result.mushroom_probability)}. "
+                 "Upload a clear photo of the fruiting body.")
         return
+    top = result.species[0] if result.species else None
     if result.verdict == "unknown":
-        st.info(f"**Not confident: {result.answer}.** It may be a species this model does not know.", icon=":material/help:")
-    else:
-        st.success(f"**{result.answer}**", icon=":material/check_circle:")
-    for warning in result.warnings:
-        st.error(warning, icon=":material/warning:")
+        st.markdown(f"### Not confident: {support.as_text(result.answer)}")
+        st.write("It may be a species this model does not know.")
+        if top:
+            st.markdown(f"Best guess: *{support.as_text(top.name)}* · {support.percent(top.probability)} "
+                        "(calibrated probability)")
+        return
+    st.markdown(f"### *{support.as_text(top.name)}*")
+    common = lookup(top.name).common_name.split(";")[0].strip()
+    if common:
+        st.markdown(f"**{support.as_text(common)}**")
+    st.markdown(f"Confidence: **{support.percent(top.probability)}** (calibrated probability of this species) · "
+                f"genus *{support.as_text(top.genus)}*")
+    st.markdown(support.edibility_badge(top.edibility))
+
+
+def show_verdict(result) -> None:
+    """The photo and the answer side by side, the risk banner right under them, then the look-alikes."""
+    photo, card = st.columns([1, 2])
+    photo.image(result.photo, caption="Your photo", width="stretch", output_format="JPEG")
+    with card:
+        verdict_card(result)
+    app_safety.risk_banner(result.risk)
+    if result.species and (result.verdict != "not_a_mushroom" or result.risk.level in ("deadly", "poisonous")):
+        app_safety.lookalike_comparison(result.species[0].name, result.risk)
 
 
 def show_candidates(result) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(support.species_figure(result.species), width="stretch", key="species_chart")
+        app_safety.edibility_legend()
     with right:
         st.markdown("**Edibility of the candidates**")
         for candidate in result.species:
-            st.markdown(
-                f"*{candidate.name}* · {support.percent(candidate.probability)} {support.edibility_badge(candidate.edibility)}"
-            )
+            st.markdown(f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} "
+                        f"{support.edibility_badge(candidate.edibility)}")
+        for warning in result.warnings:
+            st.caption(f":material/warning: {support.as_text(warning)}")
         st.markdown("**Genus**")
         st.dataframe(support.genus_frame(result.genus), hide_index=True, width="stretch")
 
 
 def show_explanation(result) -> None:
-    original, heatmap = st.columns(2)
-    original.image(result.photo, caption="Your photo", width="stretch", output_format="JPEG")
-    if result.overlay is not None:
-        heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
+    """Where the model looked (Grad-CAM), for photos that were identified as mushrooms."""
+    if result.overlay is None:
+        return
+    heatmap, _ = st.columns([1, 1])
+    heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):
@@ -86,13 +113,15 @@ def show_map(species: str, model_name: str) -> None:
     occurrences = support.cached_occurrences(species, support.occurrence_snapshot(model_name))
     if occurrences.count == 0:
         st.info(
-            f"**No occurrence records of *{species}* to map.** {occurrences.notice or ''} "
+            f"**No occurrence records of *{species}* to map.** {support.as_text(occurrences.notice or '')} "
             f"See [*{species}* on GBIF]({occurrences.gbif_url}) for where it has been recorded.",
             icon=":material/travel_explore:",
         )
         return
-    st.plotly_chart(occurrence_figure(occurrences), config=plotly_config(), width="stretch", key="occurrence_map")
-    st.caption(f"[{species} on GBIF]({occurrences.gbif_url})")
+    st.plotly_chart(occurrence_figure(occurrences, titled=False), config=plotly_config(), width="stretch",
+                    key="occurrence_map")
+    notice = f"  \n{support.as_text(occurrences.notice)}" if occurrences.notice else ""
+    st.caption(f"{map_caption(occurrences)} · [{species} on GBIF]({occurrences.gbif_url}){notice}")
 
 
 def identify_page() -> None:
@@ -108,7 +137,7 @@ def identify_page() -> None:
         with st.spinner("Identifying…"):
             result = support.identify_photos(support.read_uploads(photos), model_name)
     except ChampyError as exc:
-        st.error(f"Cannot identify this upload: {exc}", icon=":material/error:")
+        st.error(f"Cannot identify this upload: {support.as_text(exc)}", icon=":material/error:")
         return
     show_verdict(result)
     if result.verdict != "not_a_mushroom":

@@ -9,6 +9,7 @@ import pytest
 from locations import BOLETUS_PHOTO, BOLETUS_SECOND_VIEW, FIXTURE_NOT_FUNGI, SAMPLE_PHOTOS
 from streamlit.testing.v1 import AppTest
 
+from champy.app_safety import BANNERS
 from champy.app_support import edibility_badge
 from champy.edibility import DISCLAIMER
 from champy.inference import DEFAULT_MODEL, identify, load_model
@@ -45,22 +46,30 @@ def test_page_before_upload_shows_disclaimer_and_default_model() -> None:
     assert "Upload one or more photos" in app.info[0].value
 
 
-def test_mushroom_photo_is_identified() -> None:
+def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CHAMPY_GBIF_API", "http://127.0.0.1:9")  # GBIF unreachable: the offline snapshot answers
+    monkeypatch.setenv("CHAMPY_GBIF_CACHE", str(tmp_path))
     expected = identify(MUSHROOM_PHOTO, load_model(DEFAULT_MODEL))
     assert expected.verdict == "mushroom"
     assert expected.species[0].name == catalogue_species(MUSHROOM_PHOTO) == "Boletus edulis"
 
     app = upload((MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()))
     assert not app.exception
-    assert texts(app.error) == expected.warnings and expected.warnings  # the cep has a toxic look-alike
-    assert f"**{expected.answer}**" in texts(app.success)
+    assert f"### *{expected.answer}*" in texts(app.markdown)
+    assert not app.success  # nothing green, whatever the answer
+    banner = BANNERS[expected.risk.level][0]
+    assert any(banner in text for text in texts(app.error) + texts(app.info) + texts(app.markdown))
+    assert expected.warnings and all(any(w.split(" (")[0] in c for c in texts(app.caption)) for w in expected.warnings)
     assert DISCLAIMER in texts(app.warning)
     top = expected.species[0]
     candidate_lines = [line for line in texts(app.markdown) if line.startswith(f"*{top.name}*")]
     assert candidate_lines and candidate_lines[0].endswith(edibility_badge(top.edibility))
     charts = app.get("plotly_chart")
-    assert len(charts) == 2  # the species bars and the occurrence map
-    assert [image.captions for image in app.image] == [["Your photo"], ["Where the model looked (Grad-CAM)"]]
+    assert len(charts) == 1  # the species bars; offline, the bundled snapshot holds no record of this species to map
+    notice = [text for text in texts(app.info) if text.startswith(f"**No occurrence records of *{top.name}* to map.**")]
+    assert notice and "https://www.gbif.org/species/search?q=Boletus+edulis" in notice[0]
+    captions = [image.captions for image in app.image]
+    assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
     assert app.dataframe[0].value["genus"].iloc[0] == expected.genus[0].name
 
 
@@ -78,8 +87,9 @@ def test_two_photos_of_one_specimen() -> None:
 def test_not_a_mushroom() -> None:
     app = upload((NOT_A_MUSHROOM.name, NOT_A_MUSHROOM.read_bytes()))
     assert not app.exception and not app.error
-    assert any("This does not look like a mushroom" in text for text in texts(app.warning))
+    assert "### This does not look like a mushroom" in texts(app.markdown)
     assert not app.success
+    assert [image.captions for image in app.image] == [["Your photo"]]  # no Grad-CAM for a rejected photo
     assert not app.get("plotly_chart")  # no species chart, no map
 
 

@@ -1,0 +1,53 @@
+"""Safety first on the Identify page (AppTest, real photos, the shipped default model): deadly answers are red,
+nothing is green, and the dangerous look-alikes are shown beside the candidate with their licensed photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import held_out_photos
+from streamlit.testing.v1 import AppTest
+
+from champy.paths import DATA_DIR, PROJECT_ROOT
+
+VIROSA = sorted((DATA_DIR / "reference_photos" / "Amanita_virosa").glob("*.jpg"))[0]  # licensed, shipped
+RUN_TIMEOUT = 180
+
+
+def identify_page(photo: Path) -> AppTest:
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
+    app.file_uploader(key="photos").set_value([(photo.name, photo.read_bytes(), "image/jpeg")])
+    return app.run()
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_destroying_angel_gets_a_red_deadly_banner_and_its_lookalikes() -> None:
+    app = identify_page(VIROSA)
+    assert not app.exception
+    assert not app.success
+    assert app.error and app.error[0].value.startswith("**DEADLY: a deadly species is plausible. Do not eat it.**")
+    assert "Amanita" in app.error[0].value  # the reasons name what makes it deadly
+    comparison = app.expander[0]
+    assert comparison.label.startswith("Compare ") and "dangerous look-alikes" in comparison.label
+    cards = [text for text in texts(comparison.markdown) if text.startswith("**")]
+    assert any("Amanita virosa" in card for card in cards) and len(cards) >= 2
+    attributions = [text for text in texts(comparison.caption) if text.startswith("Photo: ")]
+    assert attributions and all("commons.wikimedia.org" in text and "CC" in text for text in attributions)
+    assert any("volva" in text.lower() for text in texts(comparison.markdown))
+
+
+def test_grisette_never_looks_safe() -> None:
+    photo = Path(held_out_photos("Amanita vaginata", 1)[0])
+    app = identify_page(photo)
+    assert not app.exception
+    assert not app.success
+    banner = app.error[0].value
+    assert banner.startswith("**DEADLY")
+    assert "Amanita phalloides" in banner or "Amanita virosa" in banner
+    badges = [text for text in texts(app.markdown) if "badge[" in text]
+    assert badges and not any(":green-badge[" in text for text in badges)
+    assert any(text.startswith("**Amanita virosa") or text.startswith("**Amanita phalloides")
+               for text in texts(app.expander[0].markdown))
