@@ -91,15 +91,15 @@ def _transcode(path: Path, target: Path, encoding: str) -> None:
             offset += len(chunk)
 
 
-def _count_breaks(path: Path, quote: bytes) -> _Breaks:
-    """How many CRs, LFs and CRLFs `path` holds, and whether the quote character occurs."""
+def _count_breaks(path: Path, quote: bytes, count_lf: bool) -> _Breaks:
+    """How many CRs and CRLFs `path` holds, and whether the quote character occurs. LFs are counted when
+    `count_lf`; otherwise `lf` is only zero when there is none."""
     breaks, previous = _Breaks(), b""
     with open(path, "rb") as source:
         while chunk := source.read(CHUNK):
-            breaks.lf += chunk.count(b"\n")
-            cr = chunk.count(b"\r")
-            if cr:
-                breaks.cr += cr
+            breaks.lf += chunk.count(b"\n") if count_lf else b"\n" in chunk
+            if b"\r" in chunk:
+                breaks.cr += chunk.count(b"\r")
                 breaks.crlf += chunk.count(b"\r\n")
             breaks.crlf += previous == b"\r" and chunk.startswith(b"\n")
             breaks.quoted = breaks.quoted or bool(quote and quote in chunk)
@@ -108,7 +108,11 @@ def _count_breaks(path: Path, quote: bytes) -> _Breaks:
 
 
 def _stray_breaks(breaks: _Breaks, declared: str) -> tuple[str | None, int]:
-    """The stand-in for the line-break character that is not a line terminator in this file, and its count."""
+    """The stand-in for the line-break character that is not a line terminator in this file, and its count.
+
+    A file declared LF- or CRLF-terminated is CR-terminated only if it holds no LF at all, so there `breaks.lf`
+    need not be a full count.
+    """
     cr_lines = breaks.cr > breaks.crlf if declared == "\r" else breaks.lf == 0 and breaks.cr > 0
     stray_lf, stray_cr = breaks.lf - breaks.crlf, breaks.cr - breaks.crlf
     if cr_lines:
@@ -140,7 +144,7 @@ def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, 
         _transcode(path, transcoded, encoding)
         notes.append(f"transcoded from {encoding} to UTF-8")
         path = transcoded
-    breaks = _count_breaks(path, spec.quote.encode("utf-8"))
+    breaks = _count_breaks(path, spec.quote.encode("utf-8"), count_lf=spec.line_terminator == "\r")
     stand_in, stray = _stray_breaks(breaks, spec.line_terminator)
     if stand_in is not None:
         replaced = work / f"{path.name}.breaks"
