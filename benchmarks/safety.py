@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,25 +29,13 @@ from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.inference import available_models, identify, load_model
 from champy.inference.model import ChampyModel
-from champy.paths import DATA_DIR, PROJECT_ROOT, SHARED_DIR
+from champy.paths import DATA_DIR, SHARED_DIR
+from champy.safety.fit import leaving_out
 from champy.safety.genera import dangerous_genera
 from champy.training.prepare import prepare
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"
-
-
-@contextlib.contextmanager
-def leaving_out(model: ChampyModel, path: str):
-    """The model's look-alike bank without the photo at `path` while the block runs."""
-    saved = model.safety
-    if saved is not None:
-        shown = str(Path(path).resolve().relative_to(PROJECT_ROOT))
-        model.safety = dataclasses.replace(saved, references=tuple(r for r in saved.references if r.path != shown))
-    try:
-        yield
-    finally:
-        model.safety = saved
 
 
 def levels(model: ChampyModel, rows: pd.DataFrame, leave_out: bool = False) -> list[tuple[str, str]]:

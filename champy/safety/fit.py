@@ -7,13 +7,16 @@ threshold leans to safety and is recorded with how it was chosen.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from champy.calibration import apply_temperature
+from champy.evaluation.calibration import apply_temperature
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
@@ -81,7 +84,7 @@ def _ceiling(scores: np.ndarray, false_alarms: float, floor: float, cap: float) 
     """The score that at most `false_alarms` of `scores` reach, kept within [floor, cap]."""
     if not len(scores):
         return cap
-    return float(np.clip(np.quantile(scores, 1.0 - false_alarms), floor, cap))
+    return round(float(np.clip(np.quantile(scores, 1.0 - false_alarms), floor, cap)), 6)
 
 
 def choose_thresholds(model: ChampyModel, val: Embedded, species: list[str],
@@ -150,3 +153,17 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
         ),
         how_chosen=how,
     )
+
+
+@contextlib.contextmanager
+def leaving_out(model: ChampyModel, photo: str | Path) -> Iterator[None]:
+    """While the block runs, the model's look-alike bank lacks `photo`, so a reference photo is never compared
+    with itself when it is used as a test photo."""
+    saved = model.safety
+    if saved is not None:
+        shown = _shown_path(str(photo))
+        model.safety = dataclasses.replace(saved, references=tuple(r for r in saved.references if r.path != shown))
+    try:
+        yield
+    finally:
+        model.safety = saved

@@ -1,0 +1,191 @@
+"""The risk assessment: each route on its own, the level rules, the shipped profiles, and the measured floors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import default_split
+
+from champy.data.labelled import load_labelled
+from champy.edibility import lookup
+from champy.errors import ChampyError
+from champy.inference import available_models, identify, load_model
+from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
+from champy.safety import assess_risk, profile_path, read_profile
+from champy.safety.fit import leaving_out
+from champy.safety.genera import dangerous_genera
+from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, write_profile
+
+CARD = json.loads((MODELS_DIR / "mobilenet_v2_species.json").read_text(encoding="utf-8"))
+LABELS, OTHER = CARD["labels"], CARD["other_index"]
+NAMES = [label["name"] for label in LABELS]
+REFERENCES = DATA_DIR / "reference_photos"
+SPECIES_MODELS = [name for name in available_models() if name.endswith("_species")]
+
+
+def probs(**by_species: float) -> np.ndarray:
+    """A probability vector over the shipped labels, the rest of the mass on "other fungi"."""
+    vector = np.zeros(len(NAMES))
+    for species, value in by_species.items():
+        vector[NAMES.index(species.replace("_", " "))] = value
+    vector[OTHER] = 1.0 - vector.sum()
+    return vector
+
+
+def profile(validation: list[tuple[str, float, str]] = (), **limits: float) -> SafetyProfile:
+    """A profile with the given validation answers (answered species, confidence, true species), no references."""
+    answers = tuple(ValidationAnswer(NAMES.index(a), c, s) for a, c, s in validation)
+    return SafetyProfile("test", "test", Thresholds(**limits), answers)
+
+
+CLEAN = profile([("Boletus edulis", 0.9, "Boletus edulis")] * 30)
+
+
+def test_probability_route_finds_a_deadly_class_above_its_threshold() -> None:
+    risk = assess_risk(probs(Boletus_edulis=0.95, Amanita_virosa=0.03), LABELS, OTHER, "mushroom", None, CLEAN)
+    assert risk.level == "deadly"
+    assert risk.deadly_probability == pytest.approx(0.03)
+    assert "The model gives the deadly Amanita virosa (Destroying Angel) 3 %." in risk.reasons
+    below = assess_risk(probs(Boletus_edulis=0.985, Amanita_virosa=0.001), LABELS, OTHER, "mushroom", None, CLEAN)
+    assert below.level == "low" and below.deadly_probability == pytest.approx(0.001)
+
+
+def test_probability_route_poisonous() -> None:
+    risk = assess_risk(probs(Cantharellus_cibarius=0.8, Hygrophoropsis_aurantiaca=0.15), LABELS, OTHER,
+                       "mushroom", None, CLEAN)
+    assert risk.level == "poisonous"
+    assert risk.poisonous_probability == pytest.approx(0.15)
+    assert any("poisonous Hygrophoropsis aurantiaca" in reason for reason in risk.reasons)
+
+
+def test_confusion_route_reads_the_answers_at_this_confidence_or_more() -> None:
+    validation = [("Boletus edulis", 0.95 + i * 0.001, "Boletus edulis") for i in range(25)]
+    validation.append(("Boletus edulis", 0.40, "Amanita muscaria"))
+    known = profile(validation)
+    confident = assess_risk(probs(Boletus_edulis=0.97), LABELS, OTHER, "mushroom", None, known)
+    assert confident.level == "low"  # the 20 most confident answers held no poisonous photo
+    hesitant = assess_risk(probs(Boletus_edulis=0.38, Imleria_badia=0.31, Neoboletus_erythropus=0.31), LABELS, OTHER,
+                           "mushroom", None, known)
+    assert hesitant.level == "poisonous"
+    assert ("In validation, 1 of 26 photos the model answered Boletus edulis (at 40 % or more) were the poisonous "
+            "Amanita muscaria (Fly Agaric).") in hesitant.reasons
+    assert hesitant.poisonous_probability == pytest.approx(1 / 26)
+
+
+def test_confusion_route_passes_a_deadly_confusion_to_the_answer() -> None:
+    validation = [("Amanita vaginata", 0.9, "Amanita vaginata")] * 27 + [("Amanita vaginata", 0.9, "Amanita virosa")] * 3
+    risk = assess_risk(probs(Amanita_vaginata=0.8), LABELS, OTHER, "mushroom", None, profile(validation))
+    assert "In validation, 3 of 30 photos the model answered Amanita vaginata (at 90 % or more) were the deadly " \
+           "Amanita virosa (Destroying Angel)." in risk.reasons
+    assert risk.deadly_probability == pytest.approx(0.1)
+
+
+def test_genus_route_makes_every_amanita_answer_deadly() -> None:
+    risk = assess_risk(probs(Amanita_vaginata=0.97), LABELS, OTHER, "mushroom", None, CLEAN)
+    assert risk.level == "deadly"
+    assert any(reason.startswith("Amanita (97 % of the answer) includes deadly species") for reason in risk.reasons)
+    assert "Amanita phalloides" in risk.dangerous_species
+    fly = assess_risk(probs(Amanita_muscaria=0.99), LABELS, OTHER, "mushroom", None, CLEAN)
+    assert fly.level == "deadly"  # its look-alike, the panther cap, is deadly
+
+
+def test_dangerous_genera_table_has_sources_and_known_levels() -> None:
+    genera = dangerous_genera()
+    assert {"Amanita", "Galerina", "Lepiota", "Inocybe", "Cortinarius", "Clitocybe", "Gyromitra"} <= set(genera)
+    for entry in genera.values():
+        assert entry.level in ("deadly", "poisonous") and entry.reference and entry.why
+        if entry.level == "deadly":
+            assert any(lookup(member).status == "deadly" for member in entry.members), entry.genus
+
+
+@pytest.mark.parametrize("name", SPECIES_MODELS)
+def test_lookalike_route_recognises_an_unseen_deadly_species(name: str) -> None:
+    model = load_model(name)
+    photo = sorted((REFERENCES / "Gyromitra_esculenta").glob("*.jpg"))[0]
+    with leaving_out(model, photo):
+        result = identify(photo, model, explain=False)
+        assert len(model.safety.references) == 17
+    assert result.risk.level == "deadly"
+    assert any("reference photos of the deadly Gyromitra esculenta" in reason for reason in result.risk.reasons)
+
+
+def test_levels_without_danger() -> None:
+    edible = assess_risk(probs(Boletus_edulis=0.99), LABELS, OTHER, "mushroom", None, CLEAN)
+    assert edible.level == "low" and "Confident identification of Boletus edulis (Cep)" in edible.reasons[-1]
+    unsure = assess_risk(probs(Boletus_edulis=0.3), LABELS, OTHER, "unknown", None, CLEAN)
+    assert unsure.level == "uncertain"
+    no_profile = assess_risk(probs(Boletus_edulis=0.99), LABELS, OTHER, "mushroom")
+    assert no_profile.level == "uncertain" and "no safety profile" in no_profile.reasons[0]
+    rejected = assess_risk(probs(Boletus_edulis=0.99), LABELS, OTHER, "not_a_mushroom", None, CLEAN)
+    assert rejected.level == "uncertain" and "does not look like a mushroom" in rejected.reasons[0]
+
+
+def test_profile_round_trip_and_bad_file(tmp_path: Path) -> None:
+    shipped = read_profile(profile_path(MODELS_DIR / "mobilenet_v2_species.h5"))
+    write_profile(shipped, tmp_path / "copy.safety.json")
+    assert read_profile(tmp_path / "copy.safety.json") == shipped
+    assert read_profile(tmp_path / "none.safety.json") is None
+    (tmp_path / "bad.safety.json").write_text('{"model": "x"}')
+    with pytest.raises(ChampyError, match="cannot read the safety profile"):
+        read_profile(tmp_path / "bad.safety.json")
+
+
+@pytest.mark.parametrize("name", SPECIES_MODELS)
+def test_every_shipped_model_has_a_profile_fitted_on_its_validation_split(name: str) -> None:
+    model = load_model(name)
+    assert model.safety is not None and model.safety.model == name
+    assert len(model.safety.validation) == model.card["split"]["counts"]["val"]
+    limits = dataclasses.asdict(model.safety.thresholds)
+    assert 0.005 <= limits["deadly_probability"] <= 0.05 and 0.3 <= limits["lookalike_similarity"] <= 0.95
+    assert {ref.species for ref in model.safety.references} == {
+        "Amanita phalloides", "Amanita pantherina", "Galerina marginata", "Gyromitra esculenta",
+        "Rubroboletus satanas", "Omphalotus olearius",
+    }
+    assert all(not Path(ref.path).is_absolute() and (PROJECT_ROOT / ref.path).is_file() for ref in model.safety.references)
+
+
+@pytest.mark.parametrize("name", SPECIES_MODELS)
+def test_unseen_deadly_species_are_never_low_and_mostly_deadly(name: str) -> None:
+    """The deadly look-alikes no model has a class for (12 shipped reference photos), each left out of the bank."""
+    model = load_model(name)
+    refs = load_labelled(REFERENCES, "species")
+    deadly = refs[[lookup(s).status == "deadly" and s not in {lb["name"] for lb in model.labels} for s in refs["species"]]]
+    levels = []
+    for path in deadly["path"]:
+        with leaving_out(model, path):
+            levels.append(identify(path, model, explain=False).risk.level)
+    assert len(levels) == 12
+    assert "low" not in levels
+    assert levels.count("deadly") >= 10  # measured 11/12 and 12/12 (benchmarks/safety.py); goal 80 %
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SPECIES_MODELS)
+def test_edible_species_outside_dangerous_genera_still_get_a_right_low_answer(name: str) -> None:
+    split = default_split()
+    model = load_model(name)
+    test = split[(split["split"] == "test") & split["species"].isin([lb["name"] for lb in model.labels])]
+    test = test[[lookup(s).status in ("edible", "choice") and g not in dangerous_genera()
+                 for s, g in zip(test["species"], test["genus"])]]
+    right_low = [r.risk.level == "low" and r.species[0].name == s
+                 for r, s in ((identify(p, model, explain=False), s) for p, s in zip(test["path"], test["species"]))]
+    assert len(right_low) == 120
+    assert sum(right_low) / len(right_low) >= 0.6  # measured 70.0 % / 65.8 %; the goal is 60 %
+
+
+def test_predict_json_carries_the_risk_and_the_text_shows_the_level_first() -> None:
+    photo = str(sorted((REFERENCES / "Amanita_virosa").glob("*.jpg"))[0])
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "champy", "predict", photo, *extra],  # noqa: E731
+                                        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    answer = json.loads(run("--json").stdout)[0]
+    assert set(answer["risk"]) == {"level", "deadly_probability", "poisonous_probability", "reasons",
+                                   "dangerous_species"}
+    assert answer["risk"]["level"] == "deadly" and answer["risk"]["reasons"]
+    first = run().stdout.splitlines()[0]
+    assert first.startswith(f"{photo}: DEADLY RISK · ")
