@@ -22,7 +22,8 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, run_browser_benchmark, serving_app
+from champy.app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app,
+                                streamlit_children)
 from champy.app_support import RESULT_CAPTION
 from champy.paths import SHARED_DIR
 
@@ -38,29 +39,6 @@ def load_photos(count: int) -> list[Path]:
     return photos[::step][:count]
 
 
-def _streamlit_children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                if parent == pid and b"streamlit" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 class PeakMemory(threading.Thread):
     """Samples the resident memory of the Streamlit server this process started, until stopped."""
 
@@ -72,7 +50,7 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(0.2):
-            current = sum(_rss_mb(pid) for pid in _streamlit_children(os.getpid()))
+            current = sum(memory_mb(pid) for pid in streamlit_children(os.getpid()))
             self.start_mb = self.start_mb or current
             self.peak_mb = max(self.peak_mb, current)
 

@@ -70,6 +70,36 @@ def _wait_until_healthy(server: subprocess.Popen, health_url: str, seconds: floa
     raise RuntimeError(f"streamlit did not answer {health_url} within {seconds:.0f} s")
 
 
+def streamlit_children(pid: int) -> list[int]:
+    """The process ids of the Streamlit servers that process `pid` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == pid and b"streamlit" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory in MB (`VmRSS`: now; `VmHWM`: its peak), 0 when it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Start a process's peak resident memory (`VmHWM`) afresh from its current size (Linux)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
     """Load the Identify page in a Playwright `page` and wait until its uploader is ready."""
     page.goto(url)

@@ -2,13 +2,16 @@
 
 The pages stay thin: they lay out widgets and call these functions. Models are loaded once per
 server process (`st.cache_resource`); identifications are cached per photo content (the sha256 of
-the uploaded bytes) and per model, so a rerun of the page never runs the network again.
+the uploaded bytes) and per model, so a rerun of the page never runs the network again. The cache
+keeps only what the page shows (display-size images and the answer), at most `RESULTS_CACHE_BYTES`,
+each for `RESULTS_CACHE_TTL_S` seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import string
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,13 +23,17 @@ from PIL import Image
 
 from champy.errors import BadImageError, ChampyError
 from champy.gbif import OccurrenceResult, get_occurrences
-from champy.inference import identify_specimen, load_model
+from champy.images import check_photo_count, check_request
+from champy.inference import Identification, identify_specimen, load_model
 from champy.models.card import card_path, read_card
 from champy.paths import DATA_DIR, MODELS_DIR
+from champy.result_cache import ResultCache
 
 DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
 RESULT_CAPTION = "Where the model looked (Grad-CAM)"
 """The caption under the Grad-CAM overlay: its appearance marks a finished identification."""
+RESULTS_CACHE_BYTES = 128 * 2**20
+RESULTS_CACHE_TTL_S = 15 * 60
 STATIC_CHART = {"displayModeBar": False}
 """The plotly config of the app's small charts: no toolbar over their titles (it hides them on a phone)."""
 STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": "EfficientNet-B0"}
@@ -67,6 +74,19 @@ def read_upload(upload: Upload) -> bytes:
     return data
 
 
+def as_text(value: object) -> str:
+    """`value` escaped for Streamlit markdown so that it shows as the plain text it is: no link, image, HTML,
+    emphasis or colour (every ASCII punctuation mark backslash-escaped, line breaks and controls made spaces)."""
+    flat = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in str(value))
+    return "".join(f"\\{ch}" if ch in string.punctuation else ch for ch in flat)
+
+
+def brief(message: object, limit: int = 160) -> str:
+    """A message on one line, cut to `limit` characters (a library's internal detail can run long)."""
+    line = " ".join(str(message).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def photos_digest(photos: list[bytes]) -> str:
     """One sha256 for a set of photos (order matters: the first photo is shown first)."""
     combined = hashlib.sha256()
@@ -81,22 +101,34 @@ def cached_model(name: str):
     return load_model(name)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _identify_by_digest(digest: str, model_name: str, _photos: tuple[bytes, ...], _names: tuple[str, ...]):
-    """The identification of `_photos`, cached on their digest (the bytes themselves are not hashed again)."""
-    sources = [io.BytesIO(photo) for photo in _photos]
-    return identify_specimen(sources, cached_model(model_name), top_k=5, explain=True, names=_names)
+def identification_bytes(result: Identification) -> int:
+    """The memory an identification's images take (the shown photo and the Grad-CAM overlays)."""
+    photo = result.photo.width * result.photo.height * 4 if result.photo is not None else 0
+    return photo + sum(image.nbytes for image in result.overlays)
 
 
-def identify_photos(photos: list[tuple[str, bytes]], model_name: str):
+IDENTIFICATIONS: ResultCache[Identification] = ResultCache(RESULTS_CACHE_BYTES, RESULTS_CACHE_TTL_S, identification_bytes)
+"""Recent identifications of this server process, by photo content and model: display-size images and the answer."""
+
+
+def identify_photos(photos: list[tuple[str, bytes]], model_name: str) -> Identification:
     """Identify one specimen from one or several (name, bytes) photos with `model_name`, cached per photo content."""
     names, contents = zip(*photos)
-    return _identify_by_digest(photos_digest(list(contents)), model_name, contents, names)
+
+    def compute() -> Identification:
+        sources = [io.BytesIO(photo) for photo in contents]
+        return identify_specimen(sources, cached_model(model_name), top_k=5, explain=True, names=names)
+
+    return IDENTIFICATIONS.get_or_compute((photos_digest(list(contents)), model_name, names), compute)
 
 
 def read_uploads(uploads: list[Upload]) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every upload, checked by `read_upload`."""
-    return [(upload.name, read_upload(upload)) for upload in uploads]
+    """(name, bytes) of the photos of one specimen, each checked by `read_upload`, together by `check_request`
+    (at most `MAX_PHOTOS` photos, `MAX_REQUEST_PIXELS` pixels in all)."""
+    check_photo_count(len(uploads))
+    photos = [(upload.name, read_upload(upload)) for upload in uploads]
+    check_request(photos)
+    return photos
 
 
 def occurrence_snapshot(model_name: str) -> Path:

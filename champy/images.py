@@ -4,12 +4,21 @@ One code path serves training and inference, so a photo is resized exactly the s
 decode (JPEG, PNG, WebP, GIF's first frame, TIFF, BMP, HEIC/HEIF), apply the EXIF orientation,
 flatten transparency onto white, convert any mode (CMYK, 16-bit, palette, grayscale) to 8-bit RGB,
 then resize to the model's square input with Pillow's antialiased bilinear filter.
+
+Memory per photo does not grow with its pixel count beyond the decoded image itself: a JPEG is
+decoded reduced (draft mode), anything else is decoded once and then reduced and converted to RGB
+in bands of a few megapixels, 8-bit all the way (no full-size float or RGBA copy). Photos over
+`LARGE_PIXELS` wait for one of `DECODE_SLOTS` so that a burst of huge photos cannot add up.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
+import threading
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -18,11 +27,29 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from champy.errors import BadImageError
+from champy.path_kind import file_problem
 
 register_heif_opener()
 
 MAX_PIXELS = 120_000_000  # a 108 MP phone photo passes; a 20000 x 20000 bomb does not
+# Decoders that cannot reduce and hold their own full-size copy besides Pillow's (4 bytes a pixel) get
+# proportionally fewer pixels, so that no photo costs more to decode than a MAX_PIXELS one (measured: ~15.5
+# bytes a pixel for WebP, ~7 for HEIF).
+DECODE_BYTES_PER_PIXEL = {"WEBP": 16, "HEIF": 8, "AVIF": 8}
 MAX_BYTES = 60 * 1024 * 1024
+MAX_PHOTOS = 8  # photos of one specimen identified together
+MAX_REQUEST_PIXELS = 400_000_000  # all the photos of one specimen together, in source pixels
+DISPLAY_SIZE = 1024  # longest side of a photo or Grad-CAM overlay kept for showing
+LARGE_PIXELS = 24_000_000  # photos above this decode one at a time per slot
+DECODE_SLOTS = threading.BoundedSemaphore(2)
+BAND_PIXELS = 4_000_000  # source pixels converted at once
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
+ORIENTATION_TAG = 0x0112
+EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 RESIZE_METHOD = "squash to a square with Pillow's bilinear filter (antialiased), no crop"
 
 ImageSource = Union[str, Path, bytes, BinaryIO]
@@ -33,8 +60,9 @@ def _read_bytes(source: ImageSource, name: str) -> bytes:
         data = bytes(source)
     elif isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.is_file():
-            raise BadImageError(f"{name}: file not found")
+        problem = file_problem(path)
+        if problem:
+            raise BadImageError(f"{name}: {problem}")
         if path.stat().st_size > MAX_BYTES:
             raise BadImageError(f"{name}: file is larger than {MAX_BYTES // 2**20} MB")
         data = path.read_bytes()
@@ -47,10 +75,10 @@ def _read_bytes(source: ImageSource, name: str) -> bytes:
     return data
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+def _to_rgb(image: Image.Image, top: float) -> Image.Image:
+    """8-bit RGB of any mode: 16-bit and float scaled by `top` (the whole image's maximum), alpha on white."""
+    if image.mode in SIXTEEN_BIT_MODES:
         pixels = np.asarray(image, dtype=np.float64)
-        top = pixels.max() if pixels.size and pixels.max() > 0 else 1.0
         image = Image.fromarray((pixels / top * 255.0).clip(0, 255).astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
@@ -61,11 +89,85 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:
+    """8-bit RGB of a decoded image shrunk by an integer `factor` (box average), converted band by band."""
+    width, height = image.size
+    top = 1.0
+    if image.mode in SIXTEEN_BIT_MODES:
+        top = float(image.getextrema()[1]) or 1.0
+    rows = factor * max(1, BAND_PIXELS // (width * factor))
+    result = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for y in range(0, height, rows):
+        band = _to_rgb(image.crop((0, y, width, min(y + rows, height))), top)
+        result.paste(band.reduce(factor) if factor > 1 else band, (0, y // factor))
+    return result
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed after a large decode back to the system (glibc keeps it in its heap otherwise)."""
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        library = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return library if library is not None and hasattr(library, "malloc_trim") else None
+
+
+LIBC = _libc()
+
+
+def pixel_limit(image_format: str | None) -> int:
+    """The most pixels a photo in `image_format` may have: `MAX_PIXELS`, fewer for the costlier decoders."""
+    return MAX_PIXELS * 4 // DECODE_BYTES_PER_PIXEL.get(image_format or "", 4)
+
+
+def check_photo_count(count: int) -> None:
+    """Raise BadImageError when one specimen comes with more than `MAX_PHOTOS` photos."""
+    if count > MAX_PHOTOS:
+        raise BadImageError(f"{count} photos chosen: at most {MAX_PHOTOS} photos of one mushroom at a time")
+
+
+def header_pixels(data: bytes) -> int:
+    """The pixel count a photo's header announces (0 when it has none: decoding it gives the reason)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data)).size
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return 0
+    return width * height
+
+
+def check_request(photos: list[tuple[str, bytes]]) -> None:
+    """Raise BadImageError when (name, bytes) photos of one specimen exceed `MAX_PHOTOS` or `MAX_REQUEST_PIXELS`."""
+    check_photo_count(len(photos))
+    total = sum(header_pixels(data) for _, data in photos)
+    if total > MAX_REQUEST_PIXELS:
+        raise BadImageError(f"these {len(photos)} photos hold {total / 1e6:.0f} megapixels together, more than "
+                            f"{MAX_REQUEST_PIXELS / 1e6:.0f}: choose fewer or smaller photos")
+
+
+def fit_within(image: Image.Image, max_side: int = DISPLAY_SIZE) -> Image.Image:
+    """`image` shrunk (aspect kept, antialiased) so its longest side is at most `max_side`; never enlarged."""
+    if max(image.size) <= max_side:
+        return image
+    shown = image.copy()
+    shown.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return shown
+
+
 def load_image(source: ImageSource, name: str | None = None, draft_size: int | None = None) -> Image.Image:
     """Decode `source` (path, bytes or file object) into an upright 8-bit RGB Pillow image.
 
-    `draft_size` lets JPEG decoding skip detail that a later resize to that size would drop.
-    Raises `BadImageError` with a one-line reason for anything that is not a usable photo.
+    With `draft_size`, the photo is reduced to about the smallest size whose both sides stay at least
+    `draft_size`, what a later resize to that size or below needs: a JPEG while it is decoded (draft mode),
+    any other format right after, by an integer box reduction. Raises `BadImageError` with a one-line reason for
+    anything that is not a usable photo.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "image")
     data = _read_bytes(source, name)
@@ -77,14 +179,18 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise BadImageError(f"{name}: image is too large ({width} x {height} pixels)")
+            limit = pixel_limit(image.format)
+            if width * height > limit:
+                raise BadImageError(f"{name}: image is too large ({width} x {height} pixels; at most "
+                                    f"{limit / 1e6:.0f} megapixels in {image.format} format)")
             if width < 1 or height < 1:
                 raise BadImageError(f"{name}: image has no pixels")
-            image.seek(0)
-            if draft_size and image.format == "JPEG":
-                image.draft("RGB", (draft_size, draft_size))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return _to_rgb(image)
+            large = width * height > LARGE_PIXELS
+            with DECODE_SLOTS if large else nullcontext():
+                image = _decode(image, draft_size)
+            if large:
+                _release_freed_memory()
+            return image
     except BadImageError:
         raise
     except UnidentifiedImageError:
@@ -93,6 +199,20 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
         raise BadImageError(f"{name}: image is too large (decompression bomb protection)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise BadImageError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def _decode(image: Image.Image, draft_size: int | None) -> Image.Image:
+    """The opened `image` decoded, reduced for `draft_size`, converted to RGB and turned upright."""
+    image.seek(0)
+    factor = 1
+    if draft_size and image.format == "JPEG":
+        image.draft("RGB", (draft_size, draft_size))
+    elif draft_size:
+        factor = max(1, min(image.width // draft_size, image.height // draft_size))
+    image.load()
+    orientation = image.getexif().get(ORIENTATION_TAG)
+    rgb = _reduced_rgb(image, factor)
+    return rgb.transpose(EXIF_TRANSPOSE[orientation]) if orientation in EXIF_TRANSPOSE else rgb
 
 
 def to_model_input(image: Image.Image, size: int) -> np.ndarray:

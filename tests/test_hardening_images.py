@@ -101,10 +101,14 @@ def test_a_108_megapixel_phone_photo_is_accepted():
     assert image.mode == "RGB" and image.size[0] / image.size[1] == pytest.approx(12000 / 9000)
 
 
-def test_missing_file_and_folder_are_clear(tmp_path):
-    for path in (tmp_path / "nope.jpg", tmp_path, tmp_path / ".." / ".." / "etc" / "no-such-photo.jpg"):
+def test_missing_file_folder_and_device_are_told_apart(tmp_path):
+    for path in (tmp_path / "nope.jpg", tmp_path / ".." / ".." / "etc" / "no-such-photo.jpg"):
         with pytest.raises(BadImageError, match="file not found"):
             load_image(path)
+    with pytest.raises(BadImageError, match="is a folder, not a file"):
+        load_image(tmp_path)
+    with pytest.raises(BadImageError, match="is a device, not a file"):
+        load_image("/dev/zero")
 
 
 def test_dataset_download_check_stores_only_whole_photos(matrix, tmp_path):

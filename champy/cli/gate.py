@@ -7,14 +7,16 @@ from pathlib import Path
 
 from champy.data.labelled import IMAGE_SUFFIXES, load_labelled
 from champy.errors import ChampyError
+from champy.path_kind import folder_problem
 
 
 def _fit(args: argparse.Namespace) -> int:
     from champy.inference.gate_fit import fit_gate
 
     positives = list(load_labelled(args.photos)["path"])
-    if not args.negatives.is_dir():
-        raise ChampyError(f"folder not found: {args.negatives}")
+    problem = folder_problem(args.negatives)
+    if problem:
+        raise ChampyError(f"{args.negatives}: {problem}")
     negatives = sorted(str(p) for p in args.negatives.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(negatives) < 6:
         raise ChampyError(f"need at least 6 non-mushroom images in {args.negatives}, found {len(negatives)}")

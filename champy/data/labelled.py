@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from champy.errors import ChampyError
+from champy.path_kind import folder_problem
 
 MANIFEST_NAMES = ("manifest.csv", "photos.csv")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
@@ -51,8 +52,9 @@ def load_labelled(data_dir: str | Path, rank: str = "species") -> pd.DataFrame:
     if rank not in ("species", "genus"):
         raise ChampyError(f"rank must be 'species' or 'genus', not {rank!r}")
     root = Path(data_dir)
-    if not root.is_dir():
-        raise ChampyError(f"dataset folder not found: {root}")
+    problem = folder_problem(root)
+    if problem:
+        raise ChampyError(f"dataset {problem}: {root}")
     manifest = next((root / name for name in MANIFEST_NAMES if (root / name).is_file()), None)
     table = _from_manifest(manifest) if manifest else _from_folders(root)
     if table.empty:

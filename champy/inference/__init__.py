@@ -16,6 +16,7 @@ _EXPORTS = {
     "DEFAULT_MODEL": "champy.inference.model",
     "ChampyModel": "champy.inference.model",
     "available_models": "champy.inference.model",
+    "unavailable_models": "champy.inference.model",
     "load_model": "champy.inference.model",
 }
 __all__ = sorted(_EXPORTS)

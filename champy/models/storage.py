@@ -16,6 +16,7 @@ import keras
 
 from champy.atomic import atomic_path
 from champy.errors import ModelLoadError
+from champy.path_kind import file_problem
 
 MODEL_SUFFIXES = (".h5", ".keras")
 FORBIDDEN_LAYERS = {"Lambda", "TFOpLambda"}
@@ -59,7 +60,12 @@ def check_h5(path: Path) -> None:
         raise ModelLoadError(f"{path.name}: not a readable model file ({exc})") from None
     if raw is None:
         raise ModelLoadError(f"{path.name}: holds weights only, not a model")
-    config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except (UnicodeDecodeError, ValueError):
+        raise ModelLoadError(f"{path.name}: its model_config is not JSON") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path.name}: its model_config is not a Keras model description (a JSON object)")
     unsafe = _layer_classes(config) & FORBIDDEN_LAYERS
     if unsafe:
         raise ModelLoadError(f"{path.name}: refuses to load a model with code layers ({', '.join(sorted(unsafe))})")
@@ -70,8 +76,9 @@ def load_keras_model(path: str | os.PathLike) -> keras.Model:
     path = Path(path)
     if path.suffix not in MODEL_SUFFIXES:
         raise ModelLoadError(f"{path.name}: only .h5 and .keras model files can be loaded")
-    if not path.is_file():
-        raise ModelLoadError(f"model file not found: {path}")
+    problem = file_problem(path)
+    if problem:
+        raise ModelLoadError(f"model file {path}: {problem}")
     if path.suffix == ".h5":
         check_h5(path)
     try:
