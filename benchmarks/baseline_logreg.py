@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from champy.data.labelled import load_labelled
 from champy.inference import available_models
 from champy.paths import IMAGENET_WEIGHTS_DIR, SHARED_DIR
-from champy.training.evaluate_model import evaluate_model
-from champy.training.metrics import top_k_accuracy
-from champy.training.pipeline import load_images
+from champy.evaluation.evaluate_model import evaluate_model
+from champy.evaluation.metrics import top_k_accuracy
+from champy.image_batch import load_images
 from champy.training.prepare import prepare
 
 

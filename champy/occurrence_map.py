@@ -39,7 +39,7 @@ def plotly_config(topojson_url: str = TOPOJSON_URL) -> dict[str, object]:
 
 def map_caption(result: OccurrenceResult) -> str:
     """One line saying how many records are shown, where they come from and when they were fetched."""
-    when = result.fetched_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    when = result.fetched_at.astimezone().strftime("%Y-%m-%d %H:%M %Z") if result.fetched_at else "at an unknown time"
     if result.count == 0:
         return f"No records to show ({result.source}) · checked {when}"
     if result.source == SNAPSHOT:

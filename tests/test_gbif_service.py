@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,7 +22,10 @@ AMANITA_SEARCH_PAGE = "https://www.gbif.org/species/search?q=Amanita+muscaria"
 
 
 def snapshot_time() -> datetime:
-    return datetime.fromtimestamp(SHIPPED_SNAPSHOT.stat().st_mtime, timezone.utc)
+    """The snapshot's date from its data: the day of its latest record (the Amanita answer ends on 2024-10-01)."""
+    latest = max(read_snapshot(SHIPPED_SNAPSHOT)["eventDate"].str.slice(0, 10))
+    assert latest == "2024-10-01"
+    return datetime.fromisoformat(latest).replace(tzinfo=timezone.utc)
 
 
 def test_live_records_from_gbif(gbif_settings: GbifSettings) -> None:
@@ -118,3 +123,17 @@ def test_bad_requests_are_user_errors(gbif_settings: GbifSettings) -> None:
         get_occurrences("   ", SHIPPED_SNAPSHOT, settings=gbif_settings)
     with pytest.raises(ChampyError, match="at least 1"):
         get_occurrences("Amanita muscaria", SHIPPED_SNAPSHOT, limit=0, settings=gbif_settings)
+
+
+def test_the_snapshot_is_dated_by_its_records_not_by_its_file(
+    tmp_path: Path, fake_gbif: FakeGbifApi, gbif_settings: GbifSettings
+) -> None:
+    fake_gbif.faults["occurrence/search"] = "500"
+    copy = tmp_path / "snapshot.csv"
+    shutil.copyfile(SHIPPED_SNAPSHOT, copy)
+    os.utime(copy, (0, 0))  # a file dated 1970 by the file system
+    assert get_occurrences("Amanita muscaria", copy, settings=gbif_settings).fetched_at == snapshot_time()
+    undated = read_snapshot(copy).assign(eventDate="")
+    undated.to_csv(copy, index=False)
+    result = get_occurrences("Amanita muscaria", copy, settings=gbif_settings)
+    assert (result.source, result.count, result.fetched_at) == (SNAPSHOT, 300, None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from champy.calibration import apply_temperature
+from champy.evaluation.calibration import apply_temperature
 from champy.images import load_model_input
 from champy.inference import DEFAULT_MODEL, available_models, identify, identify_specimen, load_model
 from helpers import held_out_photos, not_fungi_photos, unseen_species_photos

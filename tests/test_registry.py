@@ -10,6 +10,7 @@ from champy.models.card import validate_card
 from champy.models.factory import HEAD_UNITS, create_model, inference_model, set_backbone_trainable
 from champy.models.registry import get_backbone, list_backbones
 from champy.models.storage import load_keras_model, save_model
+from champy.paths import PROJECT_ROOT
 
 SIZE = 96
 
@@ -76,7 +77,8 @@ def test_imagenet_falls_back_to_the_shipped_weights_offline():
     assert origin["pretrained"] and origin["source"] in ("local-file", "keras-imagenet")
     reference = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(224, 224, 3))
     if origin["source"] == "local-file":
-        reference.load_weights(origin["path"])
+        assert origin["path"] == "models/imagenet/mobilenet_v2_1.0_224_imagenet_notop.weights.h5"  # relative: cards travel
+        reference.load_weights(PROJECT_ROOT / origin["path"])
         np.testing.assert_array_equal(model.get_layer("Conv_1").get_weights()[0], reference.get_layer("Conv_1").get_weights()[0])
 
 

@@ -95,7 +95,7 @@ def test_class_weights_balance_the_classes():
 
 def test_shipped_default_model_beats_its_floor():
     from champy.inference import load_model
-    from champy.training.evaluate_model import evaluate_model
+    from champy.evaluation.evaluate_model import evaluate_model
 
     card = load_model("mobilenet_v2_species").card
     report = evaluate_model("mobilenet_v2_species", shared_photos(), split="test")

@@ -57,7 +57,7 @@ def result_as_json(result: OccurrenceResult) -> dict[str, object]:
         "source": result.source,
         "count": result.count,
         "total_available": result.total_available,
-        "fetched_at": result.fetched_at.isoformat(),
+        "fetched_at": result.fetched_at.isoformat() if result.fetched_at else None,
         "from_cache": result.from_cache,
         "gbif_url": result.gbif_url,
         "notice": result.notice,

@@ -2,7 +2,8 @@
 
 Each photo is answered on its own; a photo that cannot be read gets one line on stderr, the others
 are still answered, and the exit code is 2. `--json` prints one JSON array with an object per
-answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG.
+answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG and says where
+(a text line per photo, or `gradcam_overlay` in its JSON object).
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ def _explain_path(directory: Path, image: str, index: int) -> Path:
     return directory / f"{index:03d}_{stem}_gradcam.png"
 
 
-def _predict(args: argparse.Namespace) -> int:
+def _write_overlay(overlay, target: Path) -> Path:
+    """Save a Grad-CAM overlay as a PNG (atomically) and return where it went."""
     from champy.atomic import write_bytes
+
+    encoded = io.BytesIO()
+    Image.fromarray(overlay).save(encoded, format="PNG")
+    write_bytes(target, encoded.getvalue())
+    return target
+
+
+def _predict(args: argparse.Namespace) -> int:
     from champy.edibility import DISCLAIMER
     from champy.inference import identify, load_model
 
@@ -52,15 +62,18 @@ def _predict(args: argparse.Namespace) -> int:
             print(f"champy: error: {exc}", file=sys.stderr)
             failed = True
             continue
+        answer = result.to_dict()
         if args.explain is not None and result.overlay is not None:
-            encoded = io.BytesIO()
-            Image.fromarray(result.overlay).save(encoded, format="PNG")
-            write_bytes(_explain_path(args.explain, image, index), encoded.getvalue())
-        answers.append(result)
+            answer["gradcam_overlay"] = str(_write_overlay(result.overlay, _explain_path(args.explain, image, index)))
+        answers.append(answer)
         if not args.json:
             print(_table(result))
+            if "gradcam_overlay" in answer:
+                print(f"  Grad-CAM overlay written to {answer['gradcam_overlay']}")
+            elif args.explain is not None:
+                print("  no Grad-CAM overlay: not a mushroom")
     if args.json:
-        print(json.dumps([answer.to_dict() for answer in answers], indent=2, ensure_ascii=False))
+        print(json.dumps(answers, indent=2, ensure_ascii=False))
     else:
         print(f"\n{DISCLAIMER}")
     return 2 if failed else 0
@@ -70,8 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="identify the mushroom in photos")
     parser.add_argument("images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...)")
     parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--top-k", type=int, default=5, help="species listed per photo")
     parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
-    parser.add_argument("--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays here")
+    parser.add_argument("--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays into this folder")
     parser.add_argument("--json", action="store_true", help="print one JSON array")
     parser.set_defaults(func=_predict)

@@ -1,8 +1,10 @@
 """`champy evaluate`: measure a saved model on a labelled photo folder.
 
 Photos of the model's own classes give top-1/3/5 and per-class figures; photos of species it never
-learned are counted as the open-set test (how many it answers "unknown"). With `split="test"` (or
-"val"/"train") the folder is split exactly as the trainer split it, from the card's settings.
+learned are counted as the open-set test (how many it answers "unknown"). By default only the test split
+is scored: the split recorded with the photos (a `split` column in manifest.csv/photos.csv, as in the
+sample photos), else the folder split exactly as the trainer split it, from the card's settings.
+`split="all"` scores every photo, training photos included.
 """
 
 from __future__ import annotations
@@ -10,39 +12,51 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from champy.calibration import apply_temperature
 from champy.data.labelled import load_labelled
+from champy.data.splits import SPLITS
 from champy.errors import ChampyError
-from champy.training.evaluate import predict_rows
-from champy.training.metrics import classification_metrics
-from champy.training.openset import flagged_share, known_confidence
+from champy.evaluation.calibration import apply_temperature
+from champy.evaluation.held_out import predict_rows
+from champy.evaluation.metrics import classification_metrics
+from champy.evaluation.openset import flagged_share, known_confidence
 from champy.training.prepare import prepare
 
 
-def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: str = "all") -> dict:
+def split_rows(table: pd.DataFrame, split: str, config: dict) -> tuple[pd.DataFrame, str]:
+    """The rows of `split` ("all" for every row) and how that split was known."""
+    if split == "all":
+        return table, "every photo, training photos included"
+    if split not in SPLITS:
+        raise ChampyError(f"split must be one of {', '.join(('all',) + SPLITS)}, not {split!r}")
+    if "split" in table.columns and table["split"].isin(SPLITS).all():
+        return table[table["split"] == split], "as recorded with the photos"
+    prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
+                       int(config.get("seed", 42)))
+    return prepared.rows(split), "split as the trainer split it"
+
+
+def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: str = "test") -> dict:
     """Held-out figures of a model on the photos in `data_dir` (see the module docstring)."""
     from champy.inference import load_model
 
     model = load_model(model_name_or_path)
     config = model.card.get("training", {}).get("config", {})
-    table = load_labelled(data_dir, model.card["rank"])
-    if split != "all":
-        prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)), int(config.get("seed", 42)))
-        table = prepared.rows(split)
+    table, split_source = split_rows(load_labelled(data_dir, model.card["rank"]), split, config)
     names = [label["name"] for label in model.labels]
     index = {name: i for i, name in enumerate(names) if i != model.other_index}
     known = table[table["label"].isin(index)]
     unseen = table[~table["label"].isin(index)]
     if known.empty:
-        raise ChampyError(f"no photo in {data_dir} belongs to a class that {model.name} knows")
+        raise ChampyError(f"no photo of the {split} split of {data_dir} belongs to a class that {model.name} knows")
     probs = apply_temperature(predict_rows(model.keras_model, known), model.temperature)
     labels = known["label"].map(index).to_numpy()
     report = classification_metrics(probs, labels, names)
     unseen_scores = known_confidence(apply_temperature(predict_rows(model.keras_model, unseen), model.temperature), model.other_index) if len(unseen) else np.zeros(0)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]
     return {
-        "model": model.name, "data": str(data_dir), "split": split, **report,
+        "model": model.name, "data": str(data_dir), "split": split, "split_source": split_source, **report,
         "unseen_species_photos": int(len(unseen)),
         "unseen_species_flagged": flagged_share(unseen_scores, model.unknown_threshold),
         "known_flagged": flagged_share(known_confidence(probs, model.other_index), model.unknown_threshold),

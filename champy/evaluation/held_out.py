@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from champy.calibration import apply_temperature, expected_calibration_error, fit_temperature
-from champy.training.metrics import classification_metrics
-from champy.training.openset import choose_threshold, flagged_share, known_confidence
-from champy.training.pipeline import load_images
+from champy.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from champy.evaluation.metrics import classification_metrics
+from champy.evaluation.openset import choose_threshold, flagged_share, known_confidence
+from champy.image_batch import load_images
 
 
 def predict_rows(model: keras.Model, rows: pd.DataFrame, batch_size: int = 32) -> np.ndarray:

@@ -14,7 +14,7 @@ from champy.errors import ChampyError
 from champy.gbif.client import GbifClient
 from champy.gbif.search import search_occurrences
 from champy.gbif.settings import GbifSettings
-from champy.gbif.snapshot import read_snapshot, records_to_frame
+from champy.gbif.snapshot import latest_record_date, read_snapshot, records_to_frame
 from champy.gbif.taxon import match_name
 
 LIVE = "live GBIF"
@@ -31,8 +31,8 @@ class OccurrenceResult:
     """One row per occurrence, in the snapshot format (`SNAPSHOT_COLUMNS`)."""
     source: str
     """LIVE ("live GBIF"), SNAPSHOT ("snapshot") or NONE ("none")."""
-    fetched_at: datetime
-    """When the records were fetched from GBIF (for a snapshot: when its file was last written)."""
+    fetched_at: datetime | None
+    """When the records were fetched from GBIF; for a snapshot, its latest observation day (None if none is dated)."""
     gbif_url: str
     notice: str | None = None
     """Why the live GBIF records are not shown, in one or two sentences; None when they are."""
@@ -102,7 +102,6 @@ def _offline_result(species: str, snapshot: Path | None, limit: int, reason: str
         return OccurrenceResult(species, records_to_frame([]), NONE, now, gbif_url, notice)
     try:
         records = read_snapshot(snapshot, species).head(limit)
-        written_at = datetime.fromtimestamp(Path(snapshot).stat().st_mtime, timezone.utc)
     except (ChampyError, OSError) as exc:
         notice = f"{reason} The offline snapshot is unusable: {exc}"
         return OccurrenceResult(species, records_to_frame([]), NONE, now, gbif_url, notice)
@@ -110,5 +109,5 @@ def _offline_result(species: str, snapshot: Path | None, limit: int, reason: str
         notice = f"{reason} The offline snapshot has no records of {species}."
         return OccurrenceResult(species, records, NONE, now, gbif_url, notice)
     notice = f"{reason} Showing the offline snapshot instead."
-    return OccurrenceResult(species, records, SNAPSHOT, written_at, gbif_url, notice)
+    return OccurrenceResult(species, records, SNAPSHOT, latest_record_date(records), gbif_url, notice)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,13 @@ def build_snapshot(answer_paths: Iterable[Path], target: Path) -> int:
     except OSError as exc:
         raise ChampyError(f"cannot write occurrence snapshot {target}: {exc}") from None
     return len(frame)
+
+
+def latest_record_date(records: pd.DataFrame) -> datetime | None:
+    """The most recent observation day of `records` (from eventDate, UTC), None when no record gives a day: how
+    current a snapshot is, taken from its data rather than from its file's age."""
+    days = pd.to_datetime(records["eventDate"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce", utc=True)
+    return None if days.isna().all() else days.max().to_pydatetime()
 
 
 def read_snapshot(path: Path, species: str | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 
 from champy.atomic import write_json
 from champy.inference.gate import DEFAULT_GATE_BACKBONE, EPS, GATE_INPUT_SIZE, GateParams, imagenet_probabilities
-from champy.training.pipeline import load_images
+from champy.image_batch import load_images
 
 
 def _features(probs: np.ndarray) -> np.ndarray:

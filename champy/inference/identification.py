@@ -15,14 +15,14 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from champy.calibration import apply_temperature
+from champy.evaluation.calibration import apply_temperature
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
 from champy.images import ImageSource, check_photo_count, fit_within, load_image, to_model_input
 from champy.inference.decode import Candidate, genus_rollup, top_species
 from champy.inference.gradcam import overlay
 from champy.inference.model import ChampyModel
 from champy.safety import Risk, assess_risk
-from champy.training.openset import known_confidence
+from champy.evaluation.openset import known_confidence
 
 GENUS_CONFIDENT = 0.6
 

@@ -16,7 +16,7 @@ import keras
 
 from champy.errors import ChampyError
 from champy.models.registry import Backbone
-from champy.paths import IMAGENET_WEIGHTS_DIR
+from champy.paths import IMAGENET_WEIGHTS_DIR, PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,13 @@ class WeightsOrigin:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "pretrained": self.pretrained}
+
+
+def portable_path(path: str | Path) -> str:
+    """`path` as a card records it: relative to the project when inside it, else the file name alone (no card
+    holds an absolute path of the machine it was made on; the sha256 beside it identifies the file)."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(PROJECT_ROOT).as_posix() if resolved.is_relative_to(PROJECT_ROOT) else resolved.name
 
 
 def sha256_of(path: str | Path) -> str:
@@ -67,7 +74,7 @@ def _from_file(backbone: Backbone, input_size: int, include_top: bool, path: Pat
         model.load_weights(str(path))
     except Exception as exc:  # h5py/Keras raise many types for a wrong or corrupt file
         raise ChampyError(f"cannot load weights file {path} into {backbone.name}: {exc}") from exc
-    return model, WeightsOrigin(requested, "local-file", str(path), sha256_of(path))
+    return model, WeightsOrigin(requested, "local-file", portable_path(path), sha256_of(path))
 
 
 def _random(backbone: Backbone, input_size: int, include_top: bool, requested: str | None, why: str):
@@ -94,7 +101,7 @@ def load_backbone(
         path = Path(weights)
         if not path.is_file():
             raise ChampyError(f"weights file not found: {path}")
-        return _from_file(backbone, input_size, include_top, path, str(weights))
+        return _from_file(backbone, input_size, include_top, path, portable_path(path))
     try:
         model = _construct(backbone, input_size, include_top, "imagenet")
         return model, WeightsOrigin("imagenet", "keras-imagenet")

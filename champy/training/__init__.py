@@ -1,1 +1,1 @@
-"""Training: dataset preparation, the CPU feature-cache fast path, the GPU path, evaluation and cards."""
+"""Training: dataset preparation, the CPU feature-cache fast path, the GPU path and cards (measuring: champy.evaluation)."""

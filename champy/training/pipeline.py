@@ -1,26 +1,15 @@
 """Feeding images to training: decoded once by the shared loader, then batched by tf.data.
 
 Images go through `champy.images.load_model_input`, the same code the identification core uses,
-so a photo is resized identically in training and at inference.
+so a photo is resized identically in training and at inference (`champy.image_batch` decodes whole arrays).
 """
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
 
 from champy.images import load_model_input
-
-
-def load_images(paths: list[str], size: int, workers: int = 4) -> np.ndarray:
-    """Decode and resize every image in parallel into one uint8 array (N, size, size, 3)."""
-    def one(path: str) -> np.ndarray:
-        return load_model_input(path, size).astype(np.uint8)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return np.stack(list(pool.map(one, paths))) if paths else np.zeros((0, size, size, 3), np.uint8)
 
 
 def image_dataset(

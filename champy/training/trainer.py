@@ -20,6 +20,8 @@ import pandas as pd
 
 from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
+from champy.evaluation.held_out import held_out_report, predict_rows
+from champy.image_batch import load_images
 from champy.images import RESIZE_METHOD
 from champy.models.card import CARD_VERSION, card_path, software_versions, write_card
 from champy.models.factory import create_model, inference_model, set_backbone_trainable
@@ -30,8 +32,7 @@ from champy.training.config import TrainConfig
 from champy.training.distribute import (
     choose_strategy, is_chief, multi_worker_cluster, prepare_multi_worker_model, resolve_mode, worker_name,
 )
-from champy.training.evaluate import held_out_report, predict_rows
-from champy.training.pipeline import image_dataset, load_images
+from champy.training.pipeline import image_dataset
 from champy.training.prepare import PreparedData, class_weights, file_list_hash, prepare
 
 log = logging.getLogger(__name__)
