@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the tests need, then run every test (the README's test command).
+# Install everything the tests need, then run the tests (the README's test commands), spread over the CPU cores
+# with pytest-xdist (one worker per core; CHAMPY_TEST_WORKERS=0 runs them in this process).
+#   bash scripts/test.sh                  every test, as CI runs it
+#   bash scripts/test.sh -m "not slow"    the fast loop (no training, browser or notebook runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -10,4 +13,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 python3 -m pip install -q -r requirements-test.txt
 python3 -m pip install -q --no-deps -e .
-python3 -m pytest -q "$@"
+# loadfile keeps each test file on one worker, so its module fixtures (loaded models, servers) are built once.
+python3 -m pytest -q -n "${CHAMPY_TEST_WORKERS:-auto}" --dist loadfile "$@"
