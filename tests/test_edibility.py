@@ -119,7 +119,10 @@ def test_warning_for_a_toxic_candidate() -> None:
 
 def test_warnings_for_an_edible_top_species_with_toxic_lookalikes() -> None:
     warnings = edibility_warnings([("Cantharellus cibarius", 0.8), ("Hygrophoropsis aurantiaca", 0.15)])
-    assert any("toxic look-alikes" in w and "Omphalotus olearius" in w for w in warnings)
+    assert any("dangerous look-alikes" in w and "Omphalotus olearius (Jack O'Lantern), poisonous" in w for w in warnings)
+    grisette = edibility_warnings([("Amanita vaginata", 0.9)])
+    assert grisette == ["Amanita vaginata (Grisette) has dangerous look-alikes: Amanita phalloides (Death Cap), DEADLY, "
+                        "Amanita virosa (Destroying Angel), DEADLY."]
     assert any("could be confused with Hygrophoropsis aurantiaca (poisonous, 15.0%)" in w for w in warnings)
     assert len(warnings) == len(set(warnings)) == 3
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from champy.edibility.status import EDIBLE_STATUSES, is_toxic
+from champy.edibility.status import EDIBLE_STATUSES, STATUSES, is_toxic
 from champy.edibility.table import EdibilityInfo, lookup, split_list
 
+_STATUS_WORDS = {"deadly": "DEADLY", "poisonous": "poisonous"}
 DISCLAIMER = (
     "Never eat a wild mushroom on the strength of this app or of any identification from a photo: "
     "photo identification is often wrong and some deadly species look like edible ones. "
@@ -16,7 +17,7 @@ DISCLAIMER = (
 def edibility_warnings(candidates: list[tuple[str, float]], min_probability: float = 0.05) -> list[str]:
     """Warnings for (species, probability) candidates given in descending probability.
 
-    One per toxic candidate at or above `min_probability`; one naming the toxic look-alikes of the
+    One per toxic candidate at or above `min_probability`; one naming the dangerous look-alikes (deadly first) of the
     top candidate; one when an edible top candidate could be confused with a likely toxic one.
     """
     likely = [(lookup(species), probability) for species, probability in candidates if probability >= min_probability]
@@ -28,7 +29,9 @@ def edibility_warnings(candidates: list[tuple[str, float]], min_probability: flo
     if candidates and candidates[0][1] >= min_probability:
         top = likely[0][0]
         if top.toxic_lookalikes:
-            warnings.append(f"{_named(top)} has toxic look-alikes: {', '.join(top.toxic_lookalikes)}.")
+            named = sorted((lookup(name) for name in top.toxic_lookalikes), key=lambda info: STATUSES.index(info.status))
+            listed = ", ".join(f"{_named(info)}, {_STATUS_WORDS.get(info.status, 'toxic')}" for info in named)
+            warnings.append(f"{_named(top)} has dangerous look-alikes: {listed}.")
         others = [f"{info.species} ({info.status}, {_percent(p)})" for info, p in toxic if info.species != top.species]
         if top.status in EDIBLE_STATUSES and others:
             warnings.append(f"{_named(top)} is {top.status} but could be confused with {', '.join(others)}.")

@@ -69,10 +69,11 @@ def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
 
 
 def lookalike_references(model: ChampyModel, references_dir: Path) -> pd.DataFrame:
-    """Reference photos of deadly or poisonous species that the model has no class for."""
+    """Reference photos of every deadly species, and of the poisonous ones the model has no class for."""
     table = load_labelled(references_dir, "species")
     classes = {label["name"] for label in model.labels}
-    keep = [lookup(s).status in TOXIC and s not in classes for s in table["species"]]
+    status = [lookup(s).status for s in table["species"]]
+    keep = [st == "deadly" or (st == "poisonous" and s not in classes) for s, st in zip(table["species"], status)]
     return table[keep].reset_index(drop=True)
 
 
@@ -140,8 +141,7 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
     return SafetyProfile(
         model=model.name,
         fitted_on=(f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
-                   f"card); {len(refs)} reference photos of {refs['species'].nunique()} dangerous look-alikes "
-                   f"without a class"),
+                   f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"),
         thresholds=thresholds,
         validation=tuple(
             ValidationAnswer(int(a), round(float(p[a]), 5), str(s))

@@ -6,8 +6,8 @@ Four routes, each adding a plain-language reason when it finds a danger plausibl
 2. **confusion**: the model's known confusions: among the validation photos it answered the same way with at least
    this confidence, how many were of a deadly (or poisonous) species;
 3. **genus**: the probability on a genus whose deadly members a photo cannot tell apart (`data/dangerous_genera.csv`);
-4. **look-alike**: the photo's embedding is close to a licensed reference photo of a dangerous look-alike that the
-   model has no class for.
+4. **look-alike**: the photo's embedding is close to a licensed reference photo of a deadly species, or of a
+   poisonous look-alike the model has no class for; it also runs on photos the gate rejected.
 
 The level is "deadly" when a deadly species is plausible by any route, else "poisonous" when a poisonous one is,
 else "uncertain" without a confident identification of a species with edibility data, else "low".
@@ -138,7 +138,8 @@ def _genus_route(probs: np.ndarray, labels: list[dict], known: list[int], limits
         ))
 
 
-def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, findings: _Findings) -> None:
+def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, names: list[str],
+                     findings: _Findings) -> None:
     bank = profile.reference_matrix()
     if embedding is None or not len(bank):
         return
@@ -150,17 +151,18 @@ def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, findi
     for species, score in sorted(best.items(), key=lambda item: -item[1]):
         status = lookup(species).status
         if score >= limit and status in ("deadly", "poisonous"):
+            unknown = "" if species in names else ", a species this model has no class for"
             findings.add(status, species, (
-                f"The photo resembles the reference photos of the {status} {named(species)}, a species this model "
-                f"has no class for (similarity {score:.2f}, alarm at {limit:.2f})."
+                f"The photo resembles the reference photos of the {status} {named(species)}{unknown} "
+                f"(similarity {score:.2f}, alarm at {limit:.2f})."
             ))
 
 
-def _rejected_photo(embedding: np.ndarray | None, profile: SafetyProfile | None) -> Risk:
-    """A photo the gate rejected: only its resemblance to a dangerous look-alike can still raise the risk."""
+def _rejected_photo(embedding: np.ndarray | None, profile: SafetyProfile | None, names: list[str]) -> Risk:
+    """A photo the gate rejected: only its resemblance to a dangerous species can still raise the risk."""
     findings = _Findings()
     if profile is not None:
-        _lookalike_route(embedding, profile, findings)
+        _lookalike_route(embedding, profile, names, findings)
     for level in ("deadly", "poisonous"):
         reasons = [reason for status, _, reason in findings.found if status == level]
         if reasons:
@@ -182,11 +184,11 @@ def assess_risk(probs: np.ndarray, labels: list[dict], other_index: int | None, 
     limits = profile.thresholds if profile else Thresholds()
     findings = _Findings()
     if verdict == "not_a_mushroom":
-        return _rejected_photo(embedding, profile)
+        return _rejected_photo(embedding, profile, names)
     _probability_route(probs, names, known, limits, findings)
     if profile is not None:
         _confusion_route(probs, names, profile, findings)
-        _lookalike_route(embedding, profile, findings)
+        _lookalike_route(embedding, profile, names, findings)
     _genus_route(probs, labels, known, limits, findings)
     ordered = sorted(findings.found, key=lambda found: LEVELS.index(found[0]))
     reasons = list(dict.fromkeys(reason for _, _, reason in ordered if reason))
