@@ -123,6 +123,7 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None and subprocess.run(command, capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 def test_real_full_disk_during_download_then_resume(dataset, tmp_path):
     root, port = dataset
     disk = tmp_path / "disk"

@@ -115,6 +115,7 @@ LIBRARY_AND_APP = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_broken_model_leaves_the_others_serving(tmp_path):
     models = _models_dir_with_a_broken_model(tmp_path / "models")
     env = {**os.environ, "CHAMPY_MODELS_DIR": str(models), "PYTHONPATH": str(PROJECT_ROOT),

@@ -19,7 +19,11 @@ def _outputs(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-@pytest.mark.parametrize("name", list_backbones())
+SHIPPED_BACKBONES = ("mobilenet_v2", "efficientnet_lite0")  # in the fast loop; the larger networks take 20-70 s each
+
+
+@pytest.mark.parametrize("name", [name if name in SHIPPED_BACKBONES else pytest.param(name, marks=pytest.mark.slow)
+                                  for name in list_backbones()])
 def test_backbone_builds_trains_and_round_trips(name, tmp_path):
     size = 75 if name == "inception_v3" else 64  # the smallest input each backbone accepts
     with warnings.catch_warnings():
