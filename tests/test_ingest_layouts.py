@@ -126,19 +126,31 @@ def test_bare_cr_u0085_and_u2028_inside_values_do_not_split_rows(tmp_path, caplo
 
 
 @pytest.mark.parametrize(
-    ("declared", "text"),
+    ("declared", "text", "note"),
     [
-        ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared LF
+        # CRLF file declared LF
+        ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n", "parallel scan"),
         # LF file declared CRLF, without a last line break
-        ("\\r\\n", "1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10"),
-        ("\\n", "1\tAmanita muscaria\t55.5\t12.5\r2\tBoletus edulis\t56\t10\r"),  # CR-only file declared LF
-        ("\\r", "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n"),  # CRLF file declared CR
+        ("\\r\\n", "1\tAmanita muscaria\t55.5\t12.5\n2\tBoletus edulis\t56\t10", "parallel scan"),
+        # CR-only file declared LF
+        (
+            "\\n",
+            "1\tAmanita muscaria\t55.5\t12.5\r2\tBoletus edulis\t56\t10\r",
+            "lines end with CR, not as meta.xml says",
+        ),
+        # CRLF file declared CR
+        (
+            "\\r",
+            "1\tAmanita muscaria\t55.5\t12.5\r\n2\tBoletus edulis\t56\t10\r\n",
+            "lines end with LF, not as meta.xml says",
+        ),
     ],
 )
-def test_line_endings_whatever_meta_xml_declares(tmp_path, declared, text):
+def test_line_endings_whatever_meta_xml_declares(tmp_path, declared, text, note):
     layout = {**TAB_LAYOUT, "linesTerminatedBy": declared}
-    _, occurrences, images = ingested(tmp_path, text.encode(), core_layout=layout)
+    report, occurrences, images = ingested(tmp_path, text.encode(), core_layout=layout)
     assert occurrences == TWO_RECORDS and images == THREE_IMAGES
+    assert report["reading"]["occurrence0.txt"] == note
 
 
 def test_cr_terminated_file_keeps_lf_inside_values(tmp_path):
@@ -146,6 +158,17 @@ def test_cr_terminated_file_keeps_lf_inside_values(tmp_path):
     report, occurrences, _ = ingested(tmp_path, core, core_layout={**TAB_LAYOUT, "linesTerminatedBy": "\\r"})
     assert occurrences == [("1", "Amanita\nmuscaria", 55.5, 12.5), BOLETUS]
     assert report["reading"]["occurrence0.txt"] == "1 '\\n' inside values kept"
+
+
+def test_files_of_one_table_may_end_lines_differently(tmp_path):
+    # a CR-terminated file with a CRLF inside a quoted value, beside an LF-terminated one
+    cr_file, lf_file = b'1,"Amanita\r\nmuscaria",55.5,12.5\r3,Russula,,\r', b"2,Boletus edulis,56,10\n"
+    report, occurrences, _ = ingested(
+        tmp_path, [cr_file, lf_file], core_layout={**CSV_LAYOUT, "linesTerminatedBy": "\\r"}
+    )
+    assert occurrences == [("1", "Amanita\r\nmuscaria", 55.5, 12.5), BOLETUS, ("3", "Russula", None, None)]
+    assert report["reading"]["occurrence0.txt"] == "quoted values: serial scan"
+    assert report["reading"]["occurrence1.txt"] == "lines end with LF, not as meta.xml says"
 
 
 @pytest.mark.parametrize(

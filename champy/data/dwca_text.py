@@ -44,7 +44,8 @@ class PreparedTable:
     """A table's files, ready for DuckDB, and how they are to be read."""
 
     spec: TableSpec
-    files: tuple[Path, ...]
+    files: tuple[Path, ...]  # LF- or CRLF-terminated
+    cr_files: tuple[Path, ...]  # CR-terminated, read with DuckDB told so
     serial: bool
     stand_ins: tuple[str, ...]
     notes: dict[str, str]
@@ -107,8 +108,9 @@ def _count_breaks(path: Path, quote: bytes, count_lf: bool) -> _Breaks:
     return breaks
 
 
-def _stray_breaks(breaks: _Breaks, declared: str) -> tuple[str | None, int]:
-    """The stand-in for the line-break character that is not a line terminator in this file, and its count.
+def _line_breaks(breaks: _Breaks, declared: str) -> tuple[bool, str | None, int]:
+    """Whether the file is CR-terminated; the stand-in for the line-break character that is not a line terminator
+    in it, and how many there are.
 
     A file declared LF- or CRLF-terminated is CR-terminated only if it holds no LF at all, so there `breaks.lf`
     need not be a full count.
@@ -116,8 +118,8 @@ def _stray_breaks(breaks: _Breaks, declared: str) -> tuple[str | None, int]:
     cr_lines = breaks.cr > breaks.crlf if declared == "\r" else breaks.lf == 0 and breaks.cr > 0
     stray_lf, stray_cr = breaks.lf - breaks.crlf, breaks.cr - breaks.crlf
     if cr_lines:
-        return (LF_STAND_IN, stray_lf) if stray_lf else (None, 0)
-    return (CR_STAND_IN, stray_cr) if stray_cr else (None, 0)
+        return (True, LF_STAND_IN, stray_lf) if stray_lf else (True, None, 0)
+    return (False, CR_STAND_IN, stray_cr) if stray_cr else (False, None, 0)
 
 
 def _replace_stray(path: Path, target: Path, stand_in: str) -> None:
@@ -135,8 +137,9 @@ def _replace_stray(path: Path, target: Path, stand_in: str) -> None:
         sink.write(carry)
 
 
-def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, str | None, str]:
-    """The UTF-8 file DuckDB is to read for `path`, whether it holds quotes, its stand-in, and a note."""
+def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, bool, str | None, str]:
+    """The UTF-8 file DuckDB is to read for `path`, whether it is CR-terminated, whether it holds quotes, its
+    stand-in, and a note."""
     notes = []
     encoding = _encoding(path, spec.encoding)
     if encoding != "utf-8":
@@ -145,30 +148,32 @@ def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, 
         notes.append(f"transcoded from {encoding} to UTF-8")
         path = transcoded
     breaks = _count_breaks(path, spec.quote.encode("utf-8"), count_lf=spec.line_terminator == "\r")
-    stand_in, stray = _stray_breaks(breaks, spec.line_terminator)
+    cr_lines, stand_in, stray = _line_breaks(breaks, spec.line_terminator)
     if stand_in is not None:
         replaced = work / f"{path.name}.breaks"
         _replace_stray(path, replaced, stand_in)
         notes.append(f"{stray:,} {_RESTORED[stand_in]!r} inside values kept")
         path = replaced
+    if cr_lines != (spec.line_terminator == "\r"):
+        notes.append(f"lines end with {'CR' if cr_lines else 'LF'}, not as meta.xml says")
     if breaks.quoted:
         notes.append("quoted values: serial scan")
-    return path, breaks.quoted, stand_in, "; ".join(notes) or "parallel scan"
+    return path, cr_lines, breaks.quoted, stand_in, "; ".join(notes) or "parallel scan"
 
 
 def prepare_table(spec: TableSpec, files: list[Path], work: Path) -> PreparedTable:
     """Check each file of a table and rewrite the ones DuckDB would misread (into `work`)."""
-    prepared, quoted, stand_ins, notes = [], False, set(), {}
+    lf_files, cr_files, quoted, stand_ins, notes = [], [], False, set(), {}
     for number, path in enumerate(files):
         folder = work / str(number)
         folder.mkdir(parents=True, exist_ok=True)
-        ready, has_quotes, stand_in, note = _prepare_file(path, spec, folder)
-        prepared.append(ready)
+        ready, cr_lines, has_quotes, stand_in, note = _prepare_file(path, spec, folder)
+        (cr_files if cr_lines else lf_files).append(ready)
         quoted |= has_quotes
         stand_ins |= {stand_in} - {None}
         notes[spec.locations[number]] = note
         log.info("%s: %s", spec.locations[number], note)
-    return PreparedTable(spec, tuple(prepared), quoted, tuple(sorted(stand_ins)), notes)
+    return PreparedTable(spec, tuple(lf_files), tuple(cr_files), quoted, tuple(sorted(stand_ins)), notes)
 
 
 def literal(text: str) -> str:
@@ -176,17 +181,23 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def scan_sql(table: PreparedTable) -> str:
-    """DuckDB table function reading the table's files into text columns c0, c1, ... (short rows padded)."""
+def _read_csv(table: PreparedTable, files: tuple[Path, ...], cr_lines: bool) -> str:
     spec = table.spec
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(spec.width)) + "}"
-    paths = "[" + ", ".join(literal(str(f)) for f in table.files) + "]"
+    paths = "[" + ", ".join(literal(str(f)) for f in files) + "]"
     quote = literal(spec.quote if table.serial else "")
+    new_line = ", new_line='\\r'" if cr_lines else ""  # left to itself, DuckDB can take a quoted CRLF as the style
     return (
         f"read_csv({paths}, delim={literal(spec.delimiter)}, quote={quote}, escape={quote}, header=false, "
         f"skip={spec.header_lines}, columns={columns}, null_padding=true, strict_mode=false, auto_detect=false, "
-        f"encoding='utf-8', parallel={str(not table.serial).lower()})"
+        f"encoding='utf-8', parallel={str(not table.serial).lower()}{new_line})"
     )
+
+
+def scan_sql(table: PreparedTable) -> str:
+    """SQL reading the table's files into text columns c0, c1, ... (short rows padded, extra columns dropped)."""
+    scans = [_read_csv(table, files, cr) for files, cr in ((table.files, False), (table.cr_files, True)) if files]
+    return scans[0] if len(scans) == 1 else "(" + " UNION ALL ".join(f"SELECT * FROM {s}" for s in scans) + ")"
 
 
 def cell_sql(table: PreparedTable, index: int) -> str:
