@@ -1,71 +1,109 @@
-"""Compare every shipped model on the same photo, and their held-out metrics."""
+"""Compare every shipped model on the same photo (the photo on top, each model's answer and risk side by side),
+then their held-out figures, and how to train the study's other networks."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from champy import app_safety
 from champy import app_support as support
-from champy.errors import ChampyError
+from champy import card_sections as sections
+from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models
 
 
-
-def show_missing_study_models(shipped_backbones: set[str]) -> None:
-    """How to produce the study's VGG16 / ResNet50 / EfficientNet models that are not in `models/`."""
+def show_training_instructions(shipped_backbones: set[str]) -> None:
+    """How to produce the study's networks that are not in `models/`, folded away at the bottom of the page."""
     missing = {backbone: name for backbone, name in support.STUDY_BACKBONES.items() if backbone not in shipped_backbones}
     if not missing:
         return
-    st.info(
-        f"Not shipped: {', '.join(missing.values())}. Train them with the notebook `notebooks/02_train.ipynb` or the CLI "
-        "(each writes the model and its card into `models/`, where this page finds it):",
-        icon=":material/info:",
-    )
-    st.code(
-        "\n".join(
-            f"python -m champy train --data ../shared/data/photos --backbone {backbone} --out models/{backbone}_species.h5"
-            for backbone in missing
-        ),
-        language="bash",
-    )
+    with st.expander(f"Train the study's other networks ({', '.join(missing.values())})"):
+        st.markdown(
+            "Train them with the notebook `notebooks/02_train.ipynb` or the command line; each run writes the model "
+            "and its card into `models/`, where this page finds it."
+        )
+        st.code(
+            "\n".join(
+                f"python -m champy train --data ../shared/data/photos --backbone {backbone} "
+                f"--out models/{backbone}_species.h5"
+                for backbone in missing
+            ),
+            language="bash",
+            wrap_lines=True,
+        )
 
 
 def show_model_column(column, name: str, result) -> None:
     with column:
         st.markdown(f"#### `{name}`")
+        app_safety.risk_banner(result.risk, reasons=False)
         st.markdown(f"**{result.answer}** · {support.total_ms(result.timings_ms):.0f} ms")
         for candidate in result.species[:3]:
             st.markdown(
-                f"*{candidate.name}* · {support.percent(candidate.probability)} {support.edibility_badge(candidate.edibility)}"
+                f"*{candidate.name}* · {support.percent(candidate.probability)} "
+                f"{support.edibility_badge(candidate.edibility)}"
             )
         if result.overlay is not None:
-            st.image(result.overlay, caption="Grad-CAM", width=420, output_format="JPEG")
+            st.image(result.overlay, caption=f"Where {name} looked (Grad-CAM)", width="stretch", output_format="JPEG")
+
+
+def show_agreement(results: dict) -> None:
+    """One line: do the models name the same species?"""
+    answers = {name: result.species[0].name if result.species else result.answer for name, result in results.items()}
+    if len(set(answers.values())) == 1:
+        st.success(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
+    else:
+        named = "; ".join(f"`{name}`: *{answer}*" for name, answer in answers.items())
+        st.warning(f"The models disagree: {named}.", icon=":material/call_split:")
+
+
+def identify_with_every_model(photo: list[tuple[str, bytes]], names: list[str]) -> dict:
+    """Each model's identification of `photo`; a model that does not load is named and skipped."""
+    results, failed = {}, {}
+    for name in names:
+        try:
+            with st.spinner(f"Running {name}…"):
+                results[name] = support.identify_photos(photo, name)
+        except ModelLoadError as exc:  # one model that does not load leaves the others compared
+            failed[name] = exc
+    for name, exc in failed.items():
+        st.caption(f"Not compared: {support.as_text(name)} could not be loaded ({support.as_text(support.brief(exc))})")
+    return results
+
+
+def compare_on_photo(upload, names: list[str]) -> None:
+    try:
+        results = identify_with_every_model(support.read_uploads([upload]), names)
+    except ChampyError as exc:
+        st.error(f"Cannot identify this upload: {support.as_text(exc)}", icon=":material/error:")
+        return
+    if not results:
+        return
+    photo, summary = st.columns([1, 2])
+    photo.image(next(iter(results.values())).photo, caption="Your photo", width="stretch", output_format="JPEG")
+    with summary:
+        show_agreement(results)
+    for column, (name, result) in zip(st.columns(len(results)), results.items()):
+        show_model_column(column, name, result)
 
 
 def main() -> None:
     st.title("Compare the models")
     names = available_models()
-    cards = {name: support.model_card(name) for name in names}
-    st.subheader("Held-out test metrics")
-    st.dataframe(support.metrics_frame(cards), hide_index=True, width="stretch")
-    show_missing_study_models({card["backbone"] for card in cards.values()})
-
-    st.subheader("The same photo through every model")
-    upload = st.file_uploader("A photo of a mushroom", key="compare_photo")
+    upload = st.file_uploader("A photo of a mushroom: every model identifies it", key="compare_photo")
     if upload is None:
-        st.info("Upload a photo to see every model's answer side by side.")
-        return
-    results = {}
-    try:
-        photo = support.read_uploads([upload])
-        for name in names:
-            with st.spinner(f"Running {name}…"):
-                results[name] = support.identify_photos(photo, name)
-    except ChampyError as exc:
-        st.error(f"Cannot identify this upload: {exc}", icon=":material/error:")
-        return
-    st.dataframe(support.agreement_frame(results), hide_index=True, width="stretch")
-    for column, (name, result) in zip(st.columns(len(results)), results.items()):
-        show_model_column(column, name, result)
+        st.info("Upload a photo to see every model's answer, risk and Grad-CAM side by side.")
+    else:
+        compare_on_photo(upload, names)
+
+    cards = {name: support.model_card(name) for name in names}
+    st.subheader("How the models score on held-out test photos")
+    st.dataframe(sections.comparison_frame(cards), hide_index=True, width="stretch")
+    st.caption(
+        "Known species only: the test photos of the species a model was trained to name. All test photos: those "
+        f"and the photos of species it never saw ('{sections.OTHER_CLASS}'). The model cards give the details."
+    )
+    show_training_instructions({card["backbone"] for card in cards.values()})
 
 
 main()

@@ -37,10 +37,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_app(env: dict[str, str] | None = None, startup_seconds: float = 120.0) -> Iterator[str]:
-    """Run `streamlit run app.py` on 127.0.0.1 (a free port) for the duration; yields its URL."""
+def serving_app(env: dict[str, str] | None = None, startup_seconds: float = 120.0,
+                script: Path = APP_SCRIPT) -> Iterator[str]:
+    """Run `streamlit run <script>` (the app by default) on 127.0.0.1 (a free port) for the duration; yields its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.address", "127.0.0.1",
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true"]
     server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -106,13 +107,15 @@ def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
 
 
-def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0) -> float:
+def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str = RESULT_CAPTION,
+                    drawn: bool = False) -> float:
     """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
 
     Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown
-    (the verdict, probability bars and edibility badges are drawn before it).
+    (the verdict, probability bars and edibility badges are drawn before it); on another page, to the image
+    captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
     """
-    result = page.get_by_test_id("stImageCaption").filter(has_text=RESULT_CAPTION)
+    result = page.get_by_test_id("stImageCaption").filter(has_text=marker)
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
         earlier.first.click()
@@ -120,7 +123,27 @@ def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0) -> 
     start = time.perf_counter()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
     result.wait_for(timeout=timeout_s * 1000)
+    if drawn:
+        wait_until_drawn(page, timeout_s)
     return time.perf_counter() - start
+
+
+DRAWN = """() => {
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;  // the script is still running
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;  // an element still loading its code
+    const images = [...document.querySelectorAll('[data-testid="stMain"] img')];
+    if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
+    const charts = [...document.querySelectorAll('.js-plotly-plot')];
+    if (!charts.every(chart => chart.querySelector('.main-svg'))) return false;
+    return [...document.querySelectorAll('.js-plotly-plot .geo')].every(
+        geo => (geo.querySelector('.countries path')?.getAttribute('d') || '').length > 1000);
+}"""
+"""True in the browser once the page's script has finished and every image and chart (maps too) is drawn."""
+
+
+def wait_until_drawn(page: Any, timeout_s: float = 120.0) -> None:
+    """Wait until the Streamlit page in `page` is fully drawn (`DRAWN`), checked on every animation frame."""
+    page.wait_for_function(DRAWN, timeout=timeout_s * 1000)
 
 
 def run_browser_benchmark(measure: Callable[[], dict], json_path: Path | None) -> dict | None:

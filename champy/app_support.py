@@ -194,52 +194,6 @@ def total_ms(timings_ms: dict[str, float]) -> float:
     return float(sum(timings_ms.values()))
 
 
-def agreement_frame(results: dict[str, Any]) -> pd.DataFrame:
-    """One row per model: its verdict, top species and probability, and whether it agrees with the first model."""
-    reference = next(iter(results.values()), None)
-    rows = []
-    for name, result in results.items():
-        top = result.species[0] if result.species else None
-        rows.append(
-            {
-                "model": name,
-                "verdict": result.verdict,
-                "answer": result.answer,
-                "top species": top.name if top else "",
-                "probability (%)": round(100 * top.probability, 1) if top else None,
-                "agrees with first": bool(top and reference.species and top.name == reference.species[0].name),
-                "time (ms)": round(total_ms(result.timings_ms)),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def metrics_frame(cards: dict[str, dict]) -> pd.DataFrame:
-    """Held-out test metrics of each model, from its card."""
-    rows = []
-    for name, card in cards.items():
-        test = card.get("metrics", {}).get("test", {})
-        calibration = card.get("calibration", {})
-        rows.append(
-            {
-                "model": name,
-                "backbone": card["backbone"],
-                "input (px)": card["input"]["size"],
-                "classes": len(card["labels"]),
-                "test photos": test.get("n"),
-                "top-1 (%)": _pct(test.get("top1")),
-                "top-3 (%)": _pct(test.get("top3")),
-                "top-5 (%)": _pct(test.get("top5")),
-                "ECE after calibration": calibration.get("test_ece_after"),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 1)
-
-
 def training_history(card: dict) -> pd.DataFrame:
     """The card's training history with a running epoch number across both phases."""
     history = pd.DataFrame(card.get("training", {}).get("history", []))

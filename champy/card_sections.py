@@ -155,7 +155,7 @@ def confusion_figure(card: dict, normalise: bool) -> go.Figure:
     figure.update_layout(
         xaxis={"title": {"text": "predicted class"}, "tickangle": -45, "automargin": True},
         yaxis={"title": {"text": "true class"}, "autorange": "reversed", "automargin": True},
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        margin={"l": 0, "r": 10, "t": 10, "b": 0},
         height=560,
     )
     return figure
@@ -181,7 +181,7 @@ def calibration_figure(card: dict) -> go.Figure | None:
     figure.update_layout(
         title={"text": f"Calibration error on {n} test photos (lower is better)"},
         yaxis={"title": {"text": "expected calibration error (percentage points)"}, "rangemode": "tozero"},
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        margin={"l": 0, "r": 10, "t": 40, "b": 0},
         height=300,
     )
     return figure
@@ -205,7 +205,23 @@ def class_balance_figure(card: dict) -> go.Figure:
         xaxis={"title": {"text": "photos"}},
         yaxis={"automargin": True},
         legend={"orientation": "h", "y": -0.15},
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        margin={"l": 0, "r": 10, "t": 10, "b": 0},
         height=120 + 26 * len(rows),
     )
     return figure
+
+
+def comparison_frame(cards: dict[str, dict]) -> pd.DataFrame:
+    """The models' held-out figures side by side: one row per labelled figure, one column per model (as text)."""
+    rows: dict[str, dict[str, str]] = {}
+    for name, card in cards.items():
+        rows.setdefault("backbone", {})[name] = card["backbone"]
+        rows.setdefault("input (px)", {})[name] = str(card["input"]["size"])
+        rows.setdefault("test photos", {})[name] = str(card.get("metrics", {}).get("test", {}).get("n", "?"))
+        for figure in evaluation_figures(card):
+            rows.setdefault(figure.label, {})[name] = f"{100 * figure.value:.1f} %"
+        ece = card.get("calibration", {}).get("test_ece_after")
+        if ece is not None:
+            rows.setdefault("calibration error (percentage points)", {})[name] = f"{100 * ece:.1f}"
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(cards)).fillna("n/a")
+    return frame.rename_axis("figure").reset_index()

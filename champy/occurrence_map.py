@@ -73,8 +73,9 @@ def country_counts(result: OccurrenceResult) -> pd.DataFrame:
     return counts.sort_values(["records", "countryCode"], ascending=[False, True], ignore_index=True)
 
 
-def occurrence_figure(result: OccurrenceResult, colour_by: ColourBy = "year") -> go.Figure:
-    """A world map of `result`'s records, coloured by year or basis of record, titled with their source."""
+def occurrence_figure(result: OccurrenceResult, colour_by: ColourBy = "year", titled: bool = True) -> go.Figure:
+    """A world map of `result`'s records, coloured by year or basis of record, titled with their source unless
+    `titled` is False (a page that says so in its own text, which wraps on a phone where a plotly title cannot)."""
     if colour_by not in ("year", "basisOfRecord"):
         raise ValueError(f"colour_by must be 'year' or 'basisOfRecord', not {colour_by!r}")
     records = result.records
@@ -86,8 +87,8 @@ def occurrence_figure(result: OccurrenceResult, colour_by: ColourBy = "year") ->
     if result.notice:
         subtitle += f"<br>{html.escape(result.notice, quote=False)}"
     figure.update_layout(
-        title={"text": f"<i>{species}</i>: GBIF occurrences", "subtitle": {"text": subtitle}},
-        margin={"l": 0, "r": 0, "t": 90, "b": 0},
+        title={"text": f"<i>{species}</i>: GBIF occurrences", "subtitle": {"text": subtitle}} if titled else None,
+        margin={"l": 0, "r": 0, "t": 90 if titled else 10, "b": 0},
         legend={"title": {"text": "Basis of record" if colour_by == "basisOfRecord" else ""}},
         geo={
             "projection": {"type": "natural earth"},

@@ -10,6 +10,7 @@ import pandas as pd
 from locations import BOLETUS_PHOTO
 from streamlit.testing.v1 import AppTest
 
+from champy.app_safety import BANNERS
 from champy.app_support import STUDY_BACKBONES, model_card, percent, photo_caption
 from champy.card_sections import Confusion, dangerous_confusions
 from champy.inference import DEFAULT_MODEL, available_models
@@ -38,29 +39,37 @@ def trace_values(chart, trace: int, key: str) -> np.ndarray:
 def test_compare_runs_every_shipped_model_on_one_photo() -> None:
     app = open_page("compare.py")
     assert not app.exception
-    metrics = app.dataframe[0].value
-    assert metrics["model"].tolist() == available_models()
+    metrics = app.dataframe[0].value.set_index("figure")
+    assert metrics.columns.tolist() == available_models()
     default_card = model_card(DEFAULT_MODEL)
-    assert metrics.loc[0, "top-1 (%)"] == round(100 * default_card["metrics"]["test"]["top1"], 1)
+    assert metrics.loc["Top-1 accuracy, all test photos", DEFAULT_MODEL] == percent(default_card["metrics"]["test"]["top1"])
+    known_top1 = default_card["metrics"]["test_known_species_only"]["top1"]
+    assert metrics.loc["Top-1 accuracy, known species only", DEFAULT_MODEL] == percent(known_top1)
     shipped = {model_card(name)["backbone"] for name in available_models()}
     for backbone in set(STUDY_BACKBONES) - shipped:
         assert f"--backbone {backbone} --out models/{backbone}_species.h5" in app.code[0].value
+    assert not app.image  # no photo yet
 
     app.file_uploader(key="compare_photo").set_value((PHOTO.name, PHOTO.read_bytes(), "image/jpeg")).run()
     assert not app.exception
-    agreement = app.dataframe[1].value
-    assert agreement["model"].tolist() == available_models()
-    assert agreement.loc[0, "top species"] == "Boletus edulis"
-    assert agreement.loc[0, "agrees with first"]
-    assert (agreement["time (ms)"] > 0).all()
-    assert [image.captions for image in app.image] == [["Grad-CAM"]] * len(available_models())
+    captions = [image.captions for image in app.image]
+    assert captions == [["Your photo"]] + [[f"Where {name} looked (Grad-CAM)"] for name in available_models()]
+    headings = [line.value for line in app.markdown if line.value.startswith("#### ")]
+    assert headings == [f"#### `{name}`" for name in available_models()]
+    shown = [element.value for kind in (app.markdown, app.error, app.info) for element in kind]
+    banners = [text for text in shown if any(f"**{headline}**" in text for headline, _ in BANNERS.values())]
+    assert len(banners) == len(available_models())  # each model's risk
+    answers = [line.value for line in app.markdown if line.value.startswith("**") and " ms" in line.value]
+    assert len(answers) == len(available_models()) and answers[0].startswith("**Boletus edulis**")
+    agreement = app.success[0].value if app.success else app.warning[0].value
+    assert "Boletus edulis" in agreement
 
 
 def test_compare_rejects_a_corrupt_photo() -> None:
     app = open_page("compare.py")
     app.file_uploader(key="compare_photo").set_value(("broken.jpg", PHOTO.read_bytes()[:500], "image/jpeg")).run()
     assert not app.exception
-    assert "broken.jpg" in app.error[0].value
+    assert app.error[0].value.startswith("Cannot identify this upload: broken")
 
 
 def test_model_card_page_draws_the_card() -> None:
