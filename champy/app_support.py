@@ -32,6 +32,8 @@ from champy.result_cache import ResultCache
 DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
 RESULT_CAPTION = "Where the model looked (Grad-CAM)"
 """The caption under the Grad-CAM overlay: its appearance marks a finished identification."""
+LINK_BREAK = "\u2060"
+"""The invisible word joiner `as_text` puts before ':', '.' and '@'."""
 RESULTS_CACHE_BYTES = 128 * 2**20
 RESULTS_CACHE_TTL_S = 15 * 60
 STATIC_CHART = {"displayModeBar": False}
@@ -76,9 +78,11 @@ def read_upload(upload: Upload) -> bytes:
 
 def as_text(value: object) -> str:
     """`value` escaped for Streamlit markdown so that it shows as the plain text it is: no link, image, HTML,
-    emphasis or colour (every ASCII punctuation mark backslash-escaped, line breaks and controls made spaces)."""
+    emphasis or colour. Every ASCII punctuation mark is backslash-escaped, line breaks and controls become
+    spaces, and an invisible word joiner goes before each ':', '.' and '@', which keeps web and e-mail
+    addresses from being turned into links (GitHub-flavoured markdown finds those in plain text)."""
     flat = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in str(value))
-    return "".join(f"\\{ch}" if ch in string.punctuation else ch for ch in flat)
+    return "".join(LINK_BREAK * (ch in ":.@") + f"\\{ch}" if ch in string.punctuation else ch for ch in flat)
 
 
 def brief(message: object, limit: int = 160) -> str:

@@ -10,7 +10,8 @@ file departs from that, the reading changes, and `PreparedTable.notes` says how:
 - when the quote character occurs in a file, its table is scanned serially: the parallel scan refuses line
   breaks inside quoted values in rows of uneven length.
 CRLF always ends a line. A file with CRs but no LF is CR-terminated whatever meta.xml says; one declared
-CR-terminated without a bare CR is read as LF-terminated. U+0085 and U+2028 are never line breaks.
+CR-terminated without a bare CR is read as LF-terminated. CR-terminated files are scanned apart, with DuckDB
+told so. U+0085 and U+2028 are never line breaks.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from champy.data.dwca import ArchiveError, Field, TableSpec
 
@@ -137,9 +139,16 @@ def _replace_stray(path: Path, target: Path, stand_in: str) -> None:
         sink.write(carry)
 
 
-def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, bool, str | None, str]:
-    """The UTF-8 file DuckDB is to read for `path`, whether it is CR-terminated, whether it holds quotes, its
-    stand-in, and a note."""
+class _ReadyFile(NamedTuple):
+    path: Path  # UTF-8, what DuckDB reads
+    cr_lines: bool
+    quoted: bool
+    stand_in: str | None
+    note: str
+
+
+def _prepare_file(path: Path, spec: TableSpec, work: Path) -> _ReadyFile:
+    """The file DuckDB is to read for `path` and how, rewritten into `work` where needed."""
     notes = []
     encoding = _encoding(path, spec.encoding)
     if encoding != "utf-8":
@@ -158,7 +167,7 @@ def _prepare_file(path: Path, spec: TableSpec, work: Path) -> tuple[Path, bool, 
         notes.append(f"lines end with {'CR' if cr_lines else 'LF'}, not as meta.xml says")
     if breaks.quoted:
         notes.append("quoted values: serial scan")
-    return path, cr_lines, breaks.quoted, stand_in, "; ".join(notes) or "parallel scan"
+    return _ReadyFile(path, cr_lines, breaks.quoted, stand_in, "; ".join(notes) or "parallel scan")
 
 
 def prepare_table(spec: TableSpec, files: list[Path], work: Path) -> PreparedTable:
@@ -167,12 +176,12 @@ def prepare_table(spec: TableSpec, files: list[Path], work: Path) -> PreparedTab
     for number, path in enumerate(files):
         folder = work / str(number)
         folder.mkdir(parents=True, exist_ok=True)
-        ready, cr_lines, has_quotes, stand_in, note = _prepare_file(path, spec, folder)
-        (cr_files if cr_lines else lf_files).append(ready)
-        quoted |= has_quotes
-        stand_ins |= {stand_in} - {None}
-        notes[spec.locations[number]] = note
-        log.info("%s: %s", spec.locations[number], note)
+        ready = _prepare_file(path, spec, folder)
+        (cr_files if ready.cr_lines else lf_files).append(ready.path)
+        quoted |= ready.quoted
+        stand_ins |= {ready.stand_in} - {None}
+        notes[spec.locations[number]] = ready.note
+        log.info("%s: %s", spec.locations[number], ready.note)
     return PreparedTable(spec, tuple(lf_files), tuple(cr_files), quoted, tuple(sorted(stand_ins)), notes)
 
 
