@@ -121,9 +121,11 @@ def _refuse_duplicate_ids(con: duckdb.DuckDBPyConnection, occurrences: Path, whe
     """).fetchall()
     if duplicates:
         examples = ", ".join(f"{core_id!r} ({rows} rows)" for core_id, rows, _ in duplicates)
+        count = duplicates[0][2]
+        subject = "1 core id is" if count == 1 else f"{count:,} core ids are each"
         raise ArchiveError(
-            f"{where}: {duplicates[0][2]:,} core ids are each on more than one occurrence row, e.g. "
-            f"{examples}; each occurrence needs its own id, or its images would be joined twice"
+            f"{where}: {subject} on more than one occurrence row, e.g. {examples}; "
+            "each occurrence needs its own id, or its images would be joined twice"
         )
 
 
