@@ -26,8 +26,9 @@ def show_classes(model_name: str) -> list[str]:
     st.subheader("Class balance")
     largest, smallest = counts.iloc[0], counts.iloc[-1]
     st.caption(
-        f"Photos per class of `{model_name}`, by split: from {largest['total']} ({largest['class']}) down to "
-        f"{smallest['total']} ({smallest['class']}); {counts['total'].sum()} photos in all."
+        f"Photos per class of {support.as_text(model_name)}, by split: from {largest['total']} "
+        f"({support.as_text(largest['class'])}) down to {smallest['total']} ({support.as_text(smallest['class'])}); "
+        f"{counts['total'].sum()} photos in all."
     )
     st.plotly_chart(sections.class_balance_figure(card), width="stretch", config=support.STATIC_CHART,
                     key="class_balance")
@@ -52,7 +53,7 @@ def show_class_gallery(catalogue: pd.DataFrame, classes: list[str]) -> None:
     st.caption(f"{len(photos)} of the model's classes have a photo under a Creative Commons licence, credited below.")
     photo_grid(photos, lambda photo: f"{photo['species']} · {support.photo_caption(photo)}")
     if missing:
-        st.caption(f"No licensed photo to show for: {', '.join(missing)}.")
+        st.caption(f"No licensed photo to show for: {support.as_text(', '.join(missing))}.")
 
 
 def show_samples(catalogue: pd.DataFrame, classes: list[str]) -> None:

@@ -12,9 +12,9 @@ from champy.inference import DEFAULT_MODEL, available_models
 
 def show_summary(name: str, card: dict) -> None:
     st.caption(
-        f"`{name}` · backbone `{card['backbone']}` · input {card['input']['size']} px · "
+        f"{support.as_text(name)} · backbone {support.as_text(card['backbone'])} · input {card['input']['size']} px · "
         f"{len(card['labels'])} classes ({sections.known_species_count(card)} species and "
-        f"'{sections.OTHER_CLASS}') · created {card.get('created', 'date not recorded')[:10]}"
+        f"'{sections.OTHER_CLASS}') · created {support.as_text(str(card.get('created', 'date not recorded'))[:10])}"
     )
     st.subheader("Intended use")
     st.markdown(sections.INTENDED_USE)
@@ -28,7 +28,8 @@ def show_limitations(card: dict) -> None:
     if confusions:
         st.markdown("On the test photos, this model named these toxic species as an edible one:")
         st.markdown("\n".join(
-            f"- :red[**{c.true_name}** ({c.true_status})] named *{c.predicted_name}* ({c.predicted_status}): "
+            f"- :red[**{support.as_text(c.true_name)}** ({c.true_status})] named *{support.as_text(c.predicted_name)}* "
+            f"({c.predicted_status}): "
             f"{c.photos} of its {c.support} test photos"
             for c in confusions
         ))
@@ -47,19 +48,21 @@ def show_training_data(card: dict) -> None:
     data, split = card.get("data", {}), card.get("split", {})
     weights = card.get("weights", {})
     st.markdown(
-        f"- **Photos:** {data.get('images_used', '?')} of {data.get('images_in_source', '?')} in "
-        f"`{data.get('source', '?')}`. {sections.TRAINING_PHOTOS_LICENCE}\n"
-        f"- **Attribution:** {data.get('attribution', 'not recorded')}\n"
+        f"- **Photos:** {support.as_text(data.get('images_used', '?'))} of "
+        f"{support.as_text(data.get('images_in_source', '?'))} in {support.as_text(data.get('source', '?'))}. "
+        f"{sections.TRAINING_PHOTOS_LICENCE}\n"
+        f"- **Attribution:** {support.as_text(data.get('attribution', 'not recorded'))}\n"
         f"- **Pretrained weights:** {sections.WEIGHTS_LICENCES.get(card['backbone'], weights.get('requested', '?'))}\n"
-        f"- **Split:** {split.get('method', 'not recorded')}; seed {split.get('seed', '?')}\n"
-        f"- **File list sha256:** `{data.get('file_list_sha256', 'not recorded')}`"
+        f"- **Split:** {support.as_text(split.get('method', 'not recorded'))}; "
+        f"seed {support.as_text(split.get('seed', '?'))}\n"
+        f"- **File list sha256:** {support.as_text(data.get('file_list_sha256', 'not recorded'))}"
     )
     st.dataframe(sections.split_frame(card), hide_index=True, width="stretch")
 
 
 def show_evaluation(card: dict) -> None:
     st.subheader("Evaluation")
-    st.caption(card.get("metrics", {}).get("measured_on", "Test split (measured on: not recorded)"))
+    st.caption(support.as_text(card.get("metrics", {}).get("measured_on", "Test split (measured on: not recorded)")))
     figures = sections.evaluation_figures(card)
     for start in range(0, len(figures), 2):
         for column, figure in zip(st.columns(2), figures[start : start + 2]):
