@@ -88,8 +88,8 @@ def show_candidates(result) -> None:
     with right:
         st.markdown("**Edibility of the candidates**")
         for candidate in result.species:
-            st.markdown(f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} "
-                        f"{support.edibility_badge(candidate.edibility)}")
+            app_safety.candidate_line(candidate.name, support.percent(candidate.probability),
+                                      support.edibility_badge(candidate.edibility))
         for warning in result.warnings:
             st.caption(f":material/warning: {support.as_text(warning)}")
         st.markdown("**Genus**")

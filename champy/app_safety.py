@@ -11,7 +11,7 @@ import streamlit as st
 from champy.app_support import EDIBILITY_STYLE, as_text, edibility_badge
 from champy.edibility import lookup
 from champy.edibility.curated import references
-from champy.edibility.guide import feature_references, reference_photos, species_features
+from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
 from champy.safety import Risk
 from champy.safety.risk import named
 
@@ -65,15 +65,31 @@ def _lookalikes(species: str, risk: Risk | None) -> list[str]:
     return covered[:MAX_LOOKALIKES]
 
 
+def attribution(photo: LicensedPhoto) -> str:
+    """The credit a licensed photo must carry: author, licence and its Commons page (markdown)."""
+    return f"Photo: {as_text(photo.author)}, {as_text(photo.licence)}, [Wikimedia Commons]({photo.source_page})"
+
+
+def candidate_line(name: str, probability: str, badge: str) -> None:
+    """One candidate species: a reference thumbnail with its credit where a licensed photo exists, then the line."""
+    line = f"*{as_text(name)}* · {probability} {badge}"
+    photos = reference_photos(name)
+    if not photos:
+        st.markdown(line)
+        return
+    thumb, text = st.columns([1, 3], vertical_alignment="center")
+    thumb.image(str(photos[0].path), width="stretch")
+    text.markdown(line)
+    text.caption(attribution(photos[0]))
+
+
 def _species_card(species: str) -> None:
     st.markdown(f"**{as_text(named(species))}**")
     st.markdown(edibility_badge(lookup(species).status))
     photos = reference_photos(species)
     if photos:
-        photo = photos[0]
-        st.image(str(photo.path), width="stretch")
-        st.caption(f"Photo: {as_text(photo.author)}, {as_text(photo.licence)}, "
-                   f"[Wikimedia Commons]({photo.source_page})")
+        st.image(str(photos[0].path), width="stretch")
+        st.caption(attribution(photos[0]))
     else:
         st.caption("No licensed reference photo.")
     features = species_features(species)
