@@ -26,9 +26,9 @@ def test_gradcam_after_reload(name, tmp_path):
     path.with_suffix(".json").write_text(json.dumps(card))
     model = ChampyModel(path, load_keras_model(path), card)
     pixels = load_model_input(held_out_photos("Amanita muscaria", 1)[0], size)[None]
-    probs, imagenet, cam = model.run(pixels, class_index=1)
+    probs, gate_input, cam = model.run(pixels, class_index=1)
     conv = model.keras_model.get_layer(get_backbone(name).last_conv_layer).output.shape
     assert cam.shape == (1, conv[1], conv[2])
     assert np.isfinite(cam).all() and cam.min() >= 0.0 and cam.max() <= 1.0 + 1e-6
     np.testing.assert_allclose(probs, model.forward(pixels), atol=1e-5)
-    assert imagenet.shape == (1, 1000) and not model.shares_gate_trunk
+    assert gate_input.shape == (1, 1280) and not model.shares_gate_trunk

@@ -6,6 +6,7 @@ import pytest
 from champy.evaluation.calibration import apply_temperature
 from champy.images import load_model_input
 from champy.inference import DEFAULT_MODEL, available_models, identify, identify_specimen, load_model
+from champy.inference.gate import gate_features
 from helpers import held_out_photos, not_fungi_photos, unseen_species_photos
 
 
@@ -66,9 +67,10 @@ def test_calibration_is_applied(model):
 
 def test_one_pass_gives_the_forward_pass_probabilities(model):
     pixels = load_model_input(held_out_photos("Neoboletus erythropus", 1)[0], model.size)[None]
-    probs, imagenet, cam = model.run(pixels)
+    probs, gate_input, cam = model.run(pixels)
     np.testing.assert_allclose(probs, model.forward(pixels), atol=1e-5)
-    assert imagenet.shape == (1, 1000) and cam.shape == (1, 7, 7)
+    np.testing.assert_allclose(gate_input, gate_features(pixels, model.gate_backbone), atol=1e-3)
+    assert gate_input.shape == (1, 1280) and cam.shape == (1, 7, 7)
     assert 0.0 <= cam.min() and cam.max() == pytest.approx(1.0, abs=1e-3)
 
 

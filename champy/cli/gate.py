@@ -5,36 +5,51 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from champy.data.labelled import IMAGE_SUFFIXES, load_labelled
+from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
 from champy.path_kind import folder_problem
 
 
+def _negatives(folders: list[Path]):
+    """The non-mushroom photos of every folder (with their categories and sources)."""
+    import pandas as pd
+
+    from champy.inference.gate_fit import negative_photos
+
+    for folder in folders:
+        problem = folder_problem(folder)
+        if problem:
+            raise ChampyError(f"{folder}: {problem}")
+    negatives = pd.concat([negative_photos(folder) for folder in folders], ignore_index=True)
+    if len(negatives) < 6:
+        raise ChampyError(f"need at least 6 non-mushroom images in {', '.join(map(str, folders))}, "
+                          f"found {len(negatives)}")
+    return negatives
+
+
 def _fit(args: argparse.Namespace) -> int:
+    from champy.inference.gate import gate_file
     from champy.inference.gate_fit import fit_gate
 
-    positives = list(load_labelled(args.photos)["path"])
-    problem = folder_problem(args.negatives)
-    if problem:
-        raise ChampyError(f"{args.negatives}: {problem}")
-    negatives = sorted(str(p) for p in args.negatives.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if len(negatives) < 6:
-        raise ChampyError(f"need at least 6 non-mushroom images in {args.negatives}, found {len(negatives)}")
-    from champy.inference.gate import gate_file
-
-    report = fit_gate(positives, negatives, args.out or gate_file(args.backbone), args.backbone)
+    positives = load_labelled(args.photos)
+    out = args.out or gate_file(args.backbone)
+    report = fit_gate(positives, _negatives(args.negatives), out, args.backbone, args.l2)
     measured = report["measured"]
-    print(f"wrote {args.out or gate_file(args.backbone)}: threshold {report['threshold']:.3f}; cross-validated: "
+    print(f"wrote {out}: threshold {report['threshold']:.3f}; on held-out sources: "
           f"{measured['mushrooms_rejected']:.1%} of {measured['mushroom_photos']} mushroom photos rejected, "
           f"{measured['non_mushrooms_rejected']:.1%} of {measured['non_mushroom_photos']} non-mushrooms rejected")
+    for name, row in measured["per_category"].items():
+        print(f"  {name}: {row['rejected']:.1%} of {row['photos']} rejected ({row['sources']} sources)")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fit-gate", help="fit the mushroom / not-a-mushroom gate")
     parser.add_argument("--photos", type=Path, required=True, help="labelled mushroom photo folder")
-    parser.add_argument("--negatives", type=Path, required=True, help="folder of photos that are not fungi")
+    parser.add_argument("--negatives", type=Path, nargs="+", required=True,
+                        help="folder(s) of photos that are not fungi (a negatives.csv in one gives categories and sources)")
+    parser.add_argument("--l2", type=float, default=300.0, help="L2 penalty on the standardised features")
     parser.add_argument("--backbone", default="mobilenet_v2", choices=("mobilenet_v2", "efficientnet_lite0"),
-                        help="whose ImageNet classifier the gate reads (its weights must be in models/imagenet/)")
+                        help="whose pooled ImageNet features the gate reads (its weights must be in models/imagenet/)")
     parser.add_argument("--out", type=Path, default=None, help="default: models/mushroom_gate[_BACKBONE].json")
     parser.set_defaults(func=_fit)

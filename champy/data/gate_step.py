@@ -84,7 +84,7 @@ def _decode(path: Path, size: int) -> np.ndarray | None:
 
 def _score_batch(root: Path, relpaths: list[str]) -> list[tuple[str, str, float]]:
     """(path, gbifID, mushroom probability) per image; NaN for a file that cannot be decoded."""
-    from champy.inference.gate import GATE_INPUT_SIZE, imagenet_probabilities, load_gate
+    from champy.inference.gate import GATE_INPUT_SIZE, gate_features, load_gate
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         pixels = list(pool.map(lambda p: _decode(root / p, GATE_INPUT_SIZE), relpaths))
@@ -92,7 +92,7 @@ def _score_batch(root: Path, relpaths: list[str]) -> list[tuple[str, str, float]
     probability = np.full(len(relpaths), np.nan)
     if readable:
         batch = np.stack([pixels[i] for i in readable])
-        probability[readable] = load_gate().probability(imagenet_probabilities(batch))
+        probability[readable] = load_gate().probability(gate_features(batch))
     return [(p, gbif_id_of(p), float(value)) for p, value in zip(relpaths, probability)]
 
 

@@ -1,12 +1,13 @@
-"""The "is this a mushroom at all?" gate, built on the untouched ImageNet MobileNetV2.
+"""The "is this a mushroom at all?" gate, read off an untouched ImageNet network's pooled features.
 
-ImageNet already has fungi classes (mushroom, coral fungus, agaric, gyromitra, stinkhorn, earthstar,
-hen-of-the-woods, bolete). The gate is a logistic regression over the log-probabilities of all 1000
-ImageNet classes, fitted on real mushroom photos and on photos that are not fungi; its parameters,
-threshold and measured error rates live in `models/mushroom_gate.json` (on the ImageNet MobileNetV2,
-the default) or `models/mushroom_gate_<backbone>.json` for another backbone whose ImageNet classifier
-is shipped in `models/imagenet/`. The ImageNet network keeps its original weights, so the gate does
-not drift when a species model is fine-tuned.
+The gate is a logistic regression over the standardised pooled features (the input of the ImageNet
+classifier's last layer) of a backbone whose ImageNet weights are shipped in `models/imagenet/`,
+fitted on real mushroom photos and on about two thousand photos that are not fungi (`champy
+fit-gate`). Its parameters, threshold and the rejection rates measured on held-out sources live in
+`models/mushroom_gate.json` (the ImageNet MobileNetV2, the default) or
+`models/mushroom_gate_<backbone>.json`. The ImageNet network keeps its original weights, so the gate
+does not drift when a species model is fine-tuned, and a model whose frozen trunk is that network's
+computes the gate's features in its own forward pass.
 """
 
 from __future__ import annotations
@@ -25,20 +26,23 @@ from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR
 
 DEFAULT_GATE_BACKBONE = "mobilenet_v2"
 GATE_INPUT_SIZE = 224
-EPS = 1e-7
 
 
 @dataclass(frozen=True)
 class GateParams:
-    """Logistic-regression gate: P(mushroom) = sigmoid(coef . log p_imagenet + intercept)."""
+    """P(mushroom) = sigmoid(coef . (features - mean) / scale + intercept), over pooled ImageNet features."""
 
+    mean: np.ndarray
+    scale: np.ndarray
     coef: np.ndarray
     intercept: float
     threshold: float
 
-    def probability(self, imagenet_probs: np.ndarray) -> np.ndarray:
-        logits = np.log(np.clip(imagenet_probs, EPS, 1.0)) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-logits))
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        return ((features - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(features)))
 
 
 def gate_file(backbone: str = DEFAULT_GATE_BACKBONE) -> Path:
@@ -57,7 +61,8 @@ def has_gate(backbone: str) -> bool:
 def load_gate(backbone: str = DEFAULT_GATE_BACKBONE) -> GateParams:
     """The shipped gate parameters for `backbone`'s ImageNet classifier."""
     data = json.loads(gate_file(backbone).read_text(encoding="utf-8"))
-    return GateParams(np.asarray(data["coef"], np.float64), float(data["intercept"]), float(data["threshold"]))
+    vector = {key: np.asarray(data[key], np.float64) for key in ("mean", "scale", "coef")}
+    return GateParams(**vector, intercept=float(data["intercept"]), threshold=float(data["threshold"]))
 
 
 @lru_cache(maxsize=4)
@@ -75,7 +80,19 @@ def imagenet_input(pixels, backbone: str = DEFAULT_GATE_BACKBONE):
     return pixels @ kernel.astype(np.float32) + bias.astype(np.float32)
 
 
-def imagenet_probabilities(pixels: np.ndarray, backbone: str = DEFAULT_GATE_BACKBONE, batch_size: int = 32) -> np.ndarray:
-    """ImageNet class probabilities for RGB 0..255 images of the gate's input size."""
+def pooled_layer_output(classifier: keras.Model):
+    """The tensor the ImageNet classifier's last (dense) layer reads: the gate's features."""
+    return classifier.layers[-1].input
+
+
+@lru_cache(maxsize=4)
+def gate_network(backbone: str = DEFAULT_GATE_BACKBONE) -> keras.Model:
+    """`backbone`'s ImageNet network from its normalised input to the pooled features the gate reads."""
+    classifier = imagenet_classifier(backbone)
+    return keras.Model(classifier.input, pooled_layer_output(classifier))
+
+
+def gate_features(pixels: np.ndarray, backbone: str = DEFAULT_GATE_BACKBONE, batch_size: int = 32) -> np.ndarray:
+    """The gate's features (pooled ImageNet features) for RGB 0..255 images of the gate's input size."""
     scaled = imagenet_input(pixels.astype(np.float32), backbone)
-    return imagenet_classifier(backbone).predict(scaled, batch_size=batch_size, verbose=0)
+    return gate_network(backbone).predict(scaled, batch_size=batch_size, verbose=0)

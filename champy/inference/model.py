@@ -1,10 +1,10 @@
 """A loaded Champy model: the Keras graph, its card, and one compiled function per photo.
 
 `ChampyModel.run` computes, in ONE forward pass inside one `tf.function`, the species
-probabilities, the ImageNet probabilities the mushroom gate needs, and the Grad-CAM map of the
+probabilities, the pooled ImageNet features the mushroom gate reads, and the Grad-CAM map of the
 chosen class at the last convolutional layer. When the model's frozen trunk (everything up to its
 backbone's fine-tuning boundary) still holds the ImageNet weights of a backbone with a shipped gate
-(MobileNetV2, EfficientNet-Lite0), the gate's ImageNet head branches off that shared trunk;
+(MobileNetV2, EfficientNet-Lite0), the gate's ImageNet layers branch off that shared trunk;
 otherwise the ImageNet MobileNetV2 runs beside the model on the same pixels.
 """
 
@@ -20,7 +20,10 @@ import numpy as np
 import tensorflow as tf
 
 from champy.errors import ModelLoadError
-from champy.inference.gate import DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, has_gate, imagenet_classifier, imagenet_input, load_gate
+from champy.inference.gate import (
+    DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, gate_network, has_gate, imagenet_classifier, imagenet_input, load_gate,
+    pooled_layer_output,
+)
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
@@ -79,22 +82,22 @@ class ChampyModel:
             trunk = model.get_layer(self.boundary).output
             self._trunk = keras.Model(model.input, trunk)
             self._to_conv = keras.Model(trunk, conv)
-            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, imagenet.output)
+            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, pooled_layer_output(imagenet))
         else:
             self._trunk = None
             self._to_conv = keras.Model(model.input, conv)
-            self._gate = imagenet
+            self._gate = gate_network(self.gate_backbone)
         self._head = keras.Model(conv, model.output)
 
         @tf.function(reduce_retracing=True)
         def run(pixels: tf.Tensor, class_index: tf.Tensor, explain: tf.Tensor):
             if self._trunk is not None:
                 shared = self._trunk(pixels, training=False)
-                gate_probs = self._gate(shared, training=False)
+                gate_features = self._gate(shared, training=False)
                 features_in = shared
             else:
                 gate_pixels = pixels if self.size == GATE_INPUT_SIZE else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
-                gate_probs = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
+                gate_features = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
                 features_in = pixels
             with tf.GradientTape() as tape:
                 maps = self._to_conv(features_in, training=False)
@@ -110,13 +113,13 @@ class ChampyModel:
             else:
                 cam = tf.zeros(tf.shape(maps)[:3])
             features = tf.math.l2_normalize(tf.reduce_mean(maps, axis=(1, 2)), axis=-1)
-            return probs, gate_probs, cam, features
+            return probs, gate_features, cam, features
 
         self._run = run
 
     def run(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True,
             with_features: bool = False):
-        """Species probabilities, ImageNet probabilities and Grad-CAM maps for a batch of pixels.
+        """Species probabilities, the gate's pooled ImageNet features and Grad-CAM maps for a batch of pixels.
 
         With `with_features`, also the photo's embedding: the last convolutional maps averaged over space and
         L2-normalised (what the look-alike similarity compares).
@@ -124,8 +127,8 @@ class ChampyModel:
         batch = tf.convert_to_tensor(pixels, tf.float32)
         index = tf.fill([batch.shape[0]], tf.constant(-1 if class_index is None else class_index, tf.int32))
         with self._lock:
-            probs, gate_probs, cam, features = self._run(batch, index, tf.constant(explain))
-        outputs = (probs.numpy(), gate_probs.numpy(), cam.numpy())
+            probs, gate_features, cam, features = self._run(batch, index, tf.constant(explain))
+        outputs = (probs.numpy(), gate_features.numpy(), cam.numpy())
         return (*outputs, features.numpy()) if with_features else outputs
 
     def forward(self, pixels: np.ndarray) -> np.ndarray:
