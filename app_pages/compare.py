@@ -37,10 +37,10 @@ def show_model_column(column, name: str, result) -> None:
     with column:
         st.markdown(f"#### `{name}`")
         app_safety.risk_banner(result.risk, reasons=False)
-        st.markdown(f"**{result.answer}** · {support.total_ms(result.timings_ms):.0f} ms")
+        st.markdown(f"**{support.as_text(result.answer)}** · {support.total_ms(result.timings_ms):.0f} ms")
         for candidate in result.species[:3]:
             st.markdown(
-                f"*{candidate.name}* · {support.percent(candidate.probability)} "
+                f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} "
                 f"{support.edibility_badge(candidate.edibility)}"
             )
         if result.overlay is not None:
@@ -49,7 +49,8 @@ def show_model_column(column, name: str, result) -> None:
 
 def show_agreement(results: dict) -> None:
     """One line: do the models name the same species?"""
-    answers = {name: result.species[0].name if result.species else result.answer for name, result in results.items()}
+    answers = {name: support.as_text(result.species[0].name if result.species else result.answer)
+               for name, result in results.items()}
     if len(set(answers.values())) == 1:
         st.success(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from locations import BOLETUS_PHOTO, BOLETUS_SECOND_VIEW, FIXTURE_NOT_FUNGI, SAMPLE_PHOTOS
+from markdown_text import shown_text
 from streamlit.testing.v1 import AppTest
 
 from champy.app_safety import BANNERS
@@ -106,5 +107,5 @@ def test_bad_upload_gets_a_clear_message(name: str, content: bytes, message: str
     app = upload((name, content))
     assert not app.exception
     assert len(app.error) == 1
-    assert app.error[0].value.startswith("Cannot identify this upload:") and message in app.error[0].value
+    assert app.error[0].value.startswith("Cannot identify this upload:") and message in shown_text(app.error[0].value)
     assert not app.get("plotly_chart")

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from locations import BOLETUS_PHOTO
+from markdown_text import shown_text
 
 from champy.errors import ModelLoadError
 from champy.models.storage import load_keras_model
@@ -132,7 +133,7 @@ def test_a_broken_model_leaves_the_others_serving(tmp_path):
     assert "no model named 'orphan_card'" in report["errors"]["orphan_card"]
     assert report["default_answer"] == "mushroom"
     assert not report["unloadable"]["exception"] and len(report["unloadable"]["error"]) == 1
-    assert report["unloadable"]["error"][0].startswith("Cannot identify this upload: unloadable.h5: ")
+    assert shown_text(report["unloadable"]["error"][0]).startswith("Cannot identify this upload: unloadable.h5: ")
     served = report["mobilenet_v2_species"]
     assert not served["exception"] and not [e for e in served["error"] if e.startswith("Cannot identify")]
     assert any("Boletus edulis" in text for text in served["success"])
