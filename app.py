@@ -13,6 +13,7 @@ from champy.inference import DEFAULT_MODEL, available_models, unavailable_models
 from champy.occurrence_map import map_caption, occurrence_figure, plotly_config
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
+support.keep_keras_session()
 support.start_warm_up(DEFAULT_MODEL)
 
 
