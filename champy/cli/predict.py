@@ -85,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
     parser.add_argument("--top-k", type=int, default=5, help="species listed per photo")
     parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
-    parser.add_argument("--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays into this folder")
+    parser.add_argument("--explain", type=Path, default=None, metavar="DIR",
+                        help="write Grad-CAM overlays into this folder")
     parser.add_argument("--json", action="store_true", help="print one JSON array")
     parser.set_defaults(func=_predict)

@@ -21,13 +21,15 @@ def _train(args: argparse.Namespace) -> int:
         min_per_class=args.min_per_class, other_class=not args.no_other_class,
         head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
         views=args.views, finetune_after=args.finetune_after, class_weights=args.class_weights,
-        label_smoothing=args.label_smoothing, weight_decay=args.weight_decay, mode=args.mode, seed=args.seed, run_dir=args.run_dir,
+        label_smoothing=args.label_smoothing, weight_decay=args.weight_decay, mode=args.mode, seed=args.seed,
+        run_dir=args.run_dir,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
     out = Path(card["training"]["config"]["out"])  # a worker other than the chief writes into its own folder
     print(f"saved {out} and {out.with_suffix('.json')}")
-    print(f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  (n={metrics['n']})")
+    print(f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  "
+          f"(n={metrics['n']})")
     return 0
 
 
@@ -53,7 +55,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a model on a labelled photo folder")
-    train.add_argument("--data", type=Path, required=True, help="dataset folder (manifest.csv/photos.csv or class sub-folders)")
+    train.add_argument("--data", type=Path, required=True,
+                       help="dataset folder (manifest.csv/photos.csv or class sub-folders)")
     train.add_argument("--backbone", default="mobilenet_v2", choices=list_backbones(), help="pretrained network")
     train.add_argument("--rank", default="species", choices=("species", "genus"), help="what each class is")
     train.add_argument("--out", type=Path, required=True, help="output model file, e.g. models/NAME.h5")
@@ -66,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=32, help="photos per training step")
     train.add_argument("--class-weights", default="sqrt", choices=("balanced", "sqrt", "none"),
                        help="loss weights for imbalanced classes")
-    train.add_argument("--label-smoothing", type=float, default=0.1, help="share of each target spread over the other classes")
+    train.add_argument("--label-smoothing", type=float, default=0.1,
+                       help="share of each target spread over the other classes")
     train.add_argument("--weight-decay", type=float, default=0.05, help="decoupled weight decay (AdamW); 0 keeps Adam")
     train.add_argument("--finetune-after", default=None, metavar="LAYER",
                        help="last layer kept frozen when fine-tuning (default: the backbone's)")

@@ -53,7 +53,10 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
     probs = apply_temperature(predict_rows(model.keras_model, known), model.temperature)
     labels = known["label"].map(index).to_numpy()
     report = classification_metrics(probs, labels, names)
-    unseen_scores = known_confidence(apply_temperature(predict_rows(model.keras_model, unseen), model.temperature), model.other_index) if len(unseen) else np.zeros(0)
+    unseen_scores = np.zeros(0)
+    if len(unseen):
+        unseen_probs = apply_temperature(predict_rows(model.keras_model, unseen), model.temperature)
+        unseen_scores = known_confidence(unseen_probs, model.other_index)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]
     return {
         "model": model.name, "data": str(data_dir), "split": split, "split_source": split_source, **report,
