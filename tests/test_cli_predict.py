@@ -53,7 +53,8 @@ def test_json_for_good_and_bad_photos(bad_files, tmp_path):
     assert answers[0]["species"][0]["edibility"] == "poisonous" and answers[0]["warnings"]
     assert answers[1]["verdict"] == "not_a_mushroom"
     overlays = sorted((tmp_path / "cams").glob("*.png"))
-    assert len(overlays) == 2
+    assert len(overlays) == 1  # the cat, judged not a mushroom, gets no Grad-CAM
+    assert answers[0]["gradcam_overlay"] == str(overlays[0]) and "gradcam_overlay" not in answers[1]
     assert Image.open(overlays[0]).size == Image.open(good).size
 
 
