@@ -20,7 +20,7 @@ from champy.errors import ChampyError
 from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.held_out import predict_rows
 from champy.evaluation.metrics import classification_metrics
-from champy.evaluation.openset import flagged_share, known_confidence
+from champy.evaluation.openset import flagged_share, open_set_score
 from champy.training.prepare import prepare
 
 
@@ -56,11 +56,12 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
     unseen_scores = np.zeros(0)
     if len(unseen):
         unseen_probs = apply_temperature(predict_rows(model.keras_model, unseen), model.temperature)
-        unseen_scores = known_confidence(unseen_probs, model.other_index)
+        unseen_scores = open_set_score(unseen_probs, model.other_index, model.open_set_score)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]
     return {
         "model": model.name, "data": str(data_dir), "split": split, "split_source": split_source, **report,
         "unseen_species_photos": int(len(unseen)),
         "unseen_species_flagged": flagged_share(unseen_scores, model.unknown_threshold),
-        "known_flagged": flagged_share(known_confidence(probs, model.other_index), model.unknown_threshold),
+        "known_flagged": flagged_share(open_set_score(probs, model.other_index, model.open_set_score),
+                                       model.unknown_threshold),
     }

@@ -12,7 +12,7 @@ import pandas as pd
 
 from champy.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from champy.evaluation.metrics import classification_metrics
-from champy.evaluation.openset import choose_threshold, flagged_share, known_confidence
+from champy.evaluation.openset import open_set_section
 from champy.image_batch import load_images
 
 
@@ -33,10 +33,7 @@ def held_out_report(
     temperature = fit_temperature(val_probs, val_labels)
     val_cal = apply_temperature(val_probs, temperature)
     test_cal = apply_temperature(test_probs, temperature)
-    known_val = val_labels != other_index
     known_test = test_labels != other_index
-    threshold = choose_threshold(known_confidence(val_cal[known_val], other_index), max_known_flagged)
-    test_scores = known_confidence(test_cal, other_index)
     known_names = [n for i, n in enumerate(names) if i != other_index]
     known_metrics = classification_metrics(
         np.delete(test_cal[known_test], other_index, axis=-1) if other_index is not None else test_cal,
@@ -51,12 +48,5 @@ def held_out_report(
             "test_ece_before": expected_calibration_error(test_probs, test_labels),
             "test_ece_after": expected_calibration_error(test_cal, test_labels),
         },
-        "open_set": {
-            "unknown_threshold": threshold,
-            "rule": "answer 'unknown' when the top known-species probability (calibrated) is below the threshold",
-            "chosen_on": f"validation split: at most {max_known_flagged:.0%} of known-species photos flagged",
-            "test_known_flagged": flagged_share(test_scores[known_test], threshold),
-            "test_unseen_species_flagged": flagged_share(test_scores[~known_test], threshold),
-            "test_unseen_species_photos": int((~known_test).sum()),
-        },
+        "open_set": open_set_section(val_cal, val_labels, test_cal, test_labels, other_index, max_known_flagged),
     }

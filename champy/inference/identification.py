@@ -22,7 +22,7 @@ from champy.inference.decode import Candidate, genus_rollup, top_species
 from champy.inference.gradcam import overlay
 from champy.inference.model import ChampyModel
 from champy.safety import Risk, assess_risk
-from champy.evaluation.openset import known_confidence
+from champy.evaluation.openset import open_set_score
 
 GENUS_CONFIDENT = 0.6
 
@@ -82,7 +82,7 @@ def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str,
     """(verdict, answer, rank of the answer) for calibrated probabilities and a gate score."""
     if gate_score < model.gate.threshold:
         return "not_a_mushroom", "not a mushroom", "none"
-    if float(known_confidence(probs[None], model.other_index)[0]) >= model.unknown_threshold:
+    if float(open_set_score(probs[None], model.other_index, model.open_set_score)[0]) >= model.unknown_threshold:
         return "mushroom", top, "species"
     if genus and genus[0].probability >= GENUS_CONFIDENT:
         return "unknown", f"genus {genus[0].name} (species not identified)", "genus"

@@ -64,6 +64,7 @@ class ChampyModel:
         self.other_index: int | None = card.get("other_index")
         self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
         self.unknown_threshold = float(card.get("open_set", {}).get("unknown_threshold", 0.0))
+        self.open_set_score: str = card.get("open_set", {}).get("score", "known_confidence")
         self.backbone = card["backbone"]
         conv_name = card.get("last_conv_layer") or get_backbone(self.backbone).last_conv_layer
         self.boundary = card.get("finetune_after") or get_backbone(self.backbone).finetune_after

@@ -1,0 +1,61 @@
+"""Open set: the scores, the choice recorded in each card (made on validation only) and its use by identify."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import held_out_photos, unseen_species_photos
+
+from champy.evaluation.calibration import apply_temperature
+from champy.evaluation.openset import OPEN_SET_SCORES, known_confidence, open_set_score
+from champy.images import load_model_input
+from champy.inference import available_models, identify, load_model
+from champy.models.card import card_path
+
+# Floors from the test-split figures the shipped cards record (unseen species flagged: 64-77 %, known photos 4-5 %).
+UNSEEN_FLAGGED_FLOOR = 0.6
+KNOWN_FLAGGED_CEILING = 0.06
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_scores_are_read_off_the_calibrated_probabilities(model):
+    photos = held_out_photos("Amanita muscaria", 2) + unseen_species_photos(2)
+    pixels = np.stack([load_model_input(photo, model.size) for photo in photos])
+    probs = apply_temperature(model.run(pixels, explain=False)[0], model.temperature)
+    other = probs[:, model.other_index]
+    confidence = known_confidence(probs, model.other_index)
+    np.testing.assert_allclose(open_set_score(probs, model.other_index, "known_confidence"), confidence)
+    np.testing.assert_allclose(open_set_score(probs, model.other_index, "known_margin"), confidence - other)
+    np.testing.assert_allclose(open_set_score(probs, model.other_index, "not_other"), 1.0 - other)
+    with pytest.raises(ValueError, match="unknown open-set score"):
+        open_set_score(probs, model.other_index, "entropy")
+
+
+@pytest.mark.parametrize("name", available_models())
+def test_card_records_every_score_and_keeps_the_best_on_validation(name):
+    section = json.loads(card_path(load_model(name).path).read_text(encoding="utf-8"))["open_set"]
+    compared = section["compared"]
+    assert set(compared) == set(OPEN_SET_SCORES) and section["score"] in OPEN_SET_SCORES
+    best = max(row["val_unseen_species_flagged"] for row in compared.values())
+    assert compared[section["score"]]["val_unseen_species_flagged"] == best
+    assert section["unknown_threshold"] == compared[section["score"]]["unknown_threshold"]
+    assert section["test_known_flagged"] <= KNOWN_FLAGGED_CEILING
+    assert section["test_unseen_species_flagged"] >= UNSEEN_FLAGGED_FLOOR
+
+
+def test_identify_answers_unknown_exactly_below_the_cards_threshold(model):
+    photos = unseen_species_photos(12) + held_out_photos("Boletus edulis", 4)
+    for photo in photos:
+        result = identify(photo, model, explain=False)
+        if result.verdict == "not_a_mushroom":
+            continue
+        probs = apply_temperature(model.run(load_model_input(photo, model.size)[None], explain=False)[0],
+                                  model.temperature)
+        score = open_set_score(probs, model.other_index, model.open_set_score)[0]
+        assert (result.verdict == "unknown") == (score < model.unknown_threshold), photo
