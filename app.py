@@ -77,7 +77,8 @@ def show_verdict(result) -> None:
     with card:
         verdict_card(result)
     app_safety.risk_banner(result.risk)
-    if result.species and (result.verdict != "not_a_mushroom" or result.risk.level in ("deadly", "poisonous")):
+    dangerous = result.risk is not None and result.risk.level in ("deadly", "poisonous")
+    if result.species and (result.verdict != "not_a_mushroom" or dangerous):
         app_safety.lookalike_comparison(result.species[0].name, result.risk)
 
 
@@ -103,6 +104,7 @@ def show_explanation(result) -> None:
         return
     heatmap, _ = st.columns([1, 1])
     heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
+    heatmap.markdown(support.HEAT_SCALE_HTML, unsafe_allow_html=True)
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):

@@ -52,7 +52,7 @@ def show_agreement(results: dict) -> None:
     answers = {name: support.as_text(result.species[0].name if result.species else result.answer)
                for name, result in results.items()}
     if len(set(answers.values())) == 1:
-        st.success(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
+        st.info(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
     else:
         named = "; ".join(f"`{name}`: *{answer}*" for name, answer in answers.items())
         st.warning(f"The models disagree: {named}.", icon=":material/call_split:")

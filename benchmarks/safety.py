@@ -4,7 +4,8 @@ For each model with a safety profile, every photo is identified with `identify` 
 by its risk level:
   unseen deadly    photos of deadly species the model has no class for (the shipped reference photos of
                    A. phalloides, A. pantherina, Galerina marginata, Gyromitra esculenta); each photo is scored with
-                   itself left out of the look-alike bank, so no photo is compared with itself
+                   its siblings left out of the look-alike bank: every photo of its species by the same author
+                   (same outing or specimen), or, stricter, every photo of its species
   deadly, test     photos of the model's deadly classes in its test split (never trained on)
   deadly, all      every photo of a deadly species we have (the labelled photos, including the model's training
                    photos, marked, and every deadly reference photo)
@@ -19,11 +20,11 @@ The false-safe rate is the share of dangerous photos answered "low" (goal: 0).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
@@ -31,19 +32,21 @@ from champy.edibility import lookup
 from champy.inference import available_models, identify, load_model
 from champy.inference.model import ChampyModel
 from champy.paths import DATA_DIR, SHARED_DIR
-from champy.safety.fit import leaving_out
+from champy.safety.fit import leaving_out, siblings, trainer_split
 from champy.safety.genera import dangerous_genera
-from champy.training.prepare import prepare
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"
 
 
-def levels(model: ChampyModel, rows: pd.DataFrame, leave_out: bool = False) -> list[tuple[str, str]]:
-    """(risk level, answered species) for each photo."""
+def levels(model: ChampyModel, rows: pd.DataFrame, hold_out: pd.DataFrame | None = None,
+           by: str = "author") -> list[tuple[str, str]]:
+    """(risk level, answered species) for each photo; with `hold_out` (the reference table), each photo is scored
+    with its siblings in that table left out of the look-alike bank."""
     answers = []
     for path in rows["path"]:
-        with leaving_out(model, path) if leave_out else contextlib.nullcontext():
+        held = siblings(hold_out, path, by) if hold_out is not None else []
+        with leaving_out(model, held):
             result = identify(path, model, explain=False)
         answers.append((result.risk.level, result.species[0].name if result.species else ""))
     return answers
@@ -56,41 +59,43 @@ def summary(answers: list[tuple[str, str]]) -> dict:
             "false_safe": counts.get("low", 0) / n if n else 0.0}
 
 
+def statuses(frame: pd.DataFrame) -> pd.Series:
+    return frame["species"].map(lambda species: lookup(species).status)
+
+
+def right_and_low(answers: list[tuple[str, str]], truth: pd.Series, mask: np.ndarray) -> dict:
+    """Share of the masked photos answered with their own species at level "low"."""
+    hits = [level == "low" and answer == true for (level, answer), true, keep in zip(answers, truth, mask) if keep]
+    return {"photos": len(hits), "right_and_low": sum(hits) / len(hits) if hits else 0.0}
+
+
 def evaluate(name: str) -> dict:
     model = load_model(name)
-    config = model.card.get("training", {}).get("config", {})
-    table = load_labelled(PHOTOS, model.card["rank"])
-    prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
-                       int(config.get("seed", 42)))
-    test = prepared.rows("test")
+    split = trainer_split(model, PHOTOS)
+    test, table = split.rows("test"), split.table
     classes = {label["name"] for label in model.labels}
     refs = load_labelled(REFERENCES, "species")
-    status = lambda frame: frame["species"].map(lambda s: lookup(s).status)  # noqa: E731
     unseen = refs[~refs["species"].isin(classes)]
-    every_deadly = table[status(table) == "deadly"]
-    trained = set(prepared.rows("train")["path"]) | set(prepared.rows("val")["path"])
+    unseen_deadly, unseen_poisonous = unseen[statuses(unseen) == "deadly"], unseen[statuses(unseen) == "poisonous"]
+    every_deadly = table[statuses(table) == "deadly"]
+    trained = set(split.rows("train")["path"]) | set(split.rows("val")["path"])
     test_answers = levels(model, test)
-    edible = [status(test) .isin(["edible", "choice"]).to_numpy(), test["species"].isin(classes).to_numpy()]
+    test_status = statuses(test).to_numpy()
+    edible = np.isin(test_status, ["edible", "choice"]) & test["species"].isin(classes).to_numpy()
     outside = ~test["genus"].isin(dangerous_genera()).to_numpy()
-    right_low = [lvl == "low" and answer == truth for (lvl, answer), truth in zip(test_answers, test["species"])]
-
-    def share(mask) -> dict:
-        picked = [ok for ok, keep in zip(right_low, mask) if keep]
-        return {"photos": len(picked), "right_and_low": sum(picked) / len(picked) if picked else 0.0}
-
-    pick = lambda frame, which: frame[status(frame) == which]  # noqa: E731
     return {
         "model": name,
-        "unseen deadly": summary(levels(model, pick(unseen, "deadly"), leave_out=True)),
-        "deadly, test": summary([a for a, s in zip(test_answers, status(test)) if s == "deadly"]),
+        "unseen deadly, author held out": summary(levels(model, unseen_deadly, refs, "author")),
+        "unseen deadly, species held out": summary(levels(model, unseen_deadly, refs, "species")),
+        "deadly, test": summary([a for a, s in zip(test_answers, test_status) if s == "deadly"]),
         "deadly, all we have": {
-            **summary(levels(model, every_deadly) + levels(model, pick(refs, "deadly"), leave_out=True)),
+            **summary(levels(model, every_deadly) + levels(model, refs[statuses(refs) == "deadly"], refs)),
             "of which trained on": int(every_deadly["path"].isin(trained).sum()),
         },
-        "poisonous, test": summary([a for a, s in zip(test_answers, status(test)) if s == "poisonous"]),
-        "unseen poisonous": summary(levels(model, pick(unseen, "poisonous"), leave_out=True)),
-        "edible, test, outside dangerous genera": share(edible[0] & edible[1] & outside),
-        "edible, test, in dangerous genera": share(edible[0] & edible[1] & ~outside),
+        "poisonous, test": summary([a for a, s in zip(test_answers, test_status) if s == "poisonous"]),
+        "unseen poisonous, author held out": summary(levels(model, unseen_poisonous, refs, "author")),
+        "edible, test, outside dangerous genera": right_and_low(test_answers, test["species"], edible & outside),
+        "edible, test, in dangerous genera": right_and_low(test_answers, test["species"], edible & ~outside),
     }
 
 

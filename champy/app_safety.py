@@ -60,8 +60,8 @@ def _lookalikes(species: str, risk: Risk | None) -> list[str]:
     names = [name for name in dict.fromkeys(found + list(lookup(species).toxic_lookalikes)) if name != species]
     danger = {"deadly": 0, "poisonous": 1}
     names = [name for name in names if lookup(name).status in danger]
-    covered = sorted(names, key=lambda name: (not species_features(name) and not reference_photos(name),
-                                              danger[lookup(name).status]))
+    covered = sorted(names, key=lambda name: (danger[lookup(name).status],
+                                              not species_features(name) and not reference_photos(name)))
     return covered[:MAX_LOOKALIKES]
 
 
@@ -105,7 +105,7 @@ def lookalike_comparison(species: str, risk: Risk | None) -> None:
     if not others:
         return
     open_it = bool(risk and risk.level in ("deadly", "poisonous"))
-    with st.expander(f"Compare {species} with its dangerous look-alikes", expanded=open_it,
+    with st.expander(f"Compare {as_text(species)} with its dangerous look-alikes", expanded=open_it,
                      icon=":material/compare_arrows:"):
         st.caption("Check every feature on the specimen itself; a photo rarely shows the base of the stem, "
                    "the spore print or the smell.")

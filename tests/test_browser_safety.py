@@ -9,10 +9,9 @@ from helpers import held_out_photos
 from locations import SHARED_PHOTOS, needs_shared
 
 from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
-from champy.paths import DATA_DIR, PROJECT_ROOT
+from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
-VIROSA = sorted((DATA_DIR / "reference_photos" / "Amanita_virosa").glob("*.jpg"))[0]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
@@ -61,8 +60,9 @@ def test_the_green_check_sees_a_green_badge(identify_page) -> None:
     main.evaluate("m => m.querySelector('#probe').remove()")
 
 
-def test_destroying_angel_shows_a_visible_deadly_warning(identify_page: Path) -> None:
-    upload_and_wait(identify_page, [VIROSA])
+@needs_shared(SHARED_PHOTOS)
+def test_destroying_angel_shows_a_visible_deadly_warning(identify_page) -> None:
+    upload_and_wait(identify_page, [Path(held_out_photos("Amanita virosa", 1)[0])])  # test split, not in the bank
     banner = deadly_banner(identify_page)
     assert banner and "deadly" in banner.lower()
     assert identify_page.get_by_test_id("stAlertContentError").first.is_visible()
@@ -72,7 +72,7 @@ def test_destroying_angel_shows_a_visible_deadly_warning(identify_page: Path) ->
 
 
 @needs_shared(SHARED_PHOTOS)
-def test_grisette_shows_its_deadly_lookalikes(identify_page: Path) -> None:
+def test_grisette_shows_its_deadly_lookalikes(identify_page) -> None:
     upload_and_wait(identify_page, [Path(held_out_photos("Amanita vaginata", 1)[0])])
     banner = deadly_banner(identify_page)
     assert "Amanita phalloides" in banner or "Amanita virosa" in banner

@@ -52,7 +52,7 @@ def _row(species: str, group: list[SourceEntry], statuses: dict[str, str]) -> di
     return {
         "species": species,
         "status": statuses[species],
-        "common_name": LIST_SEPARATOR.join(_unique(entry.common_name for entry in group)),
+        "common_name": LIST_SEPARATOR.join(_unique(entry.common_name for entry in _naming(group))),
         "sources": SOURCES_SEPARATOR.join(_unique(f"{entry.source}:{entry.raw_value}" for entry in group)),
         "conflict": "yes" if is_conflict(entry.status for entry in group) else "no",
         "lookalikes": LIST_SEPARATOR.join(lookalikes),
@@ -60,6 +60,12 @@ def _row(species: str, group: list[SourceEntry], statuses: dict[str, str]) -> di
         "note": LIST_SEPARATOR.join(_unique(note for entry in group for note in entry.notes)),
         "reference": LIST_SEPARATOR.join(_unique(entry.reference for entry in group)),
     }
+
+
+def _naming(group: list[SourceEntry]) -> list[SourceEntry]:
+    """The entries whose common names count: the curated one alone when it gives names (it corrects the sources)."""
+    curated = [entry for entry in group if entry.source == CURATOR and entry.common_name]
+    return curated or group
 
 
 def _unique(items: Iterable[str]) -> list[str]:

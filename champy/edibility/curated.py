@@ -49,6 +49,8 @@ def read_curated(path: Path = CURATED_PATH, citations: dict[str, str] | None = N
         species = canonical_species(row["species"])
         if species is None or row["status"] not in STATUSES[:-1]:
             raise ChampyError(f"{path}: bad curated row {row['species']!r} / {row['status']!r}")
+        if any(entry.species == species for entry in entries):
+            raise ChampyError(f"{path}: {species} has two curated rows")
         keys = [key.strip() for key in row["reference"].split(";") if key.strip()]
         unknown = [key for key in keys if key not in citations]
         if not keys or unknown:

@@ -104,9 +104,7 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.n
     overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain and verdict != "not_a_mushroom" else []
     gradcam_ms = (time.perf_counter() - start) * 1000
     warnings = edibility_warnings([(c.name, c.probability) for c in species])
-    embedding = features.mean(axis=0)
-    embedding = embedding / max(float(np.linalg.norm(embedding)), 1e-8)
-    risk = assess_risk(probs, model.labels, model.other_index, verdict, embedding, model.safety)
+    risk = assess_risk(probs, model.labels, model.other_index, verdict, features, model.safety)
     return Identification(
         image=name, model=model.name, verdict=verdict, answer=answer, answer_rank=rank,
         mushroom_probability=gate_score, species=species, genus=genus[:top_k], warnings=warnings,

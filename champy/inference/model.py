@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from champy.errors import ModelLoadError
+from champy.errors import ChampyError, ModelLoadError
 from champy.inference.gate import (
     DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, gate_network, has_gate, imagenet_classifier, imagenet_input, load_gate,
     pooled_layer_output,
@@ -28,7 +28,7 @@ from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
 from champy.paths import MODELS_DIR
-from champy.safety.profile import profile_path, read_profile
+from champy.safety.profile import SafetyProfile, profile_path, read_profile
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "mobilenet_v2_species"
@@ -51,6 +51,20 @@ def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> 
     return False
 
 
+def _matching_profile(path: Path, card: dict) -> SafetyProfile | None:
+    """The model's safety profile, or None (risk never "low") when it is missing, unreadable or another model's."""
+    try:
+        profile = read_profile(profile_path(path))
+    except ChampyError as exc:
+        log.warning("ignoring a safety profile: %s", exc)
+        return None
+    reason = profile.mismatch(card) if profile else None
+    if reason:
+        log.warning("ignoring the safety profile of %s: %s (refit it with champy fit-safety)", path.stem, reason)
+        return None
+    return profile
+
+
 class ChampyModel:
     """A shipped model ready for inference (load it with `load_model`)."""
 
@@ -71,7 +85,7 @@ class ChampyModel:
         self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
         self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
         self.gate = load_gate(self.gate_backbone)
-        self.safety = read_profile(profile_path(path))
+        self.safety = _matching_profile(path, card)
         self._build(conv_name)
         self._lock = threading.Lock()
 

@@ -26,7 +26,7 @@ from champy.paths import PROJECT_ROOT
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer
 from champy.safety.risk import SAFE_STATUSES
-from champy.training.prepare import prepare
+from champy.training.prepare import PreparedData, prepare
 
 TOXIC = ("deadly", "poisonous")
 SIMILARITY_FALSE_ALARMS = 0.025
@@ -59,13 +59,25 @@ def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> 
     return Embedded(np.concatenate(probs), np.concatenate(embeddings))
 
 
-def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
-    """The model's validation photos, split exactly as the trainer split them."""
+def trainer_split(model: ChampyModel, photos_dir: Path) -> PreparedData:
+    """The labelled photos split exactly as the trainer split them for `model` (settings from its card)."""
     config = model.card.get("training", {}).get("config", {})
     table = load_labelled(photos_dir, model.card["rank"])
-    prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
-                       int(config.get("seed", 42)))
-    return prepared.rows("val")
+    return prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
+                   int(config.get("seed", 42)))
+
+
+def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
+    """The model's validation photos; stops when the folder no longer splits as the card says (leakage)."""
+    rows = trainer_split(model, photos_dir).rows("val")
+    counted = rows["label_index"].value_counts()
+    for index, label in enumerate(model.labels):
+        expected = label.get("count", {}).get("val")
+        if expected is not None and int(counted.get(index, 0)) != int(expected):
+            raise ChampyError(f"{photos_dir} does not split as {model.name} was trained ({label['name']}: "
+                              f"{counted.get(index, 0)} validation photos, the card says {expected}); "
+                              "fitting on it could use training photos")
+    return rows
 
 
 def lookalike_references(model: ChampyModel, references_dir: Path) -> pd.DataFrame:
@@ -140,6 +152,8 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
     answers = val.probs.argmax(axis=1)
     return SafetyProfile(
         model=model.name,
+        labels=tuple(label["name"] for label in model.labels),
+        model_created=str(model.card.get("created", "")),
         fitted_on=(f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
                    f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"),
         thresholds=thresholds,
@@ -156,14 +170,24 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
 
 
 @contextlib.contextmanager
-def leaving_out(model: ChampyModel, photo: str | Path) -> Iterator[None]:
-    """While the block runs, the model's look-alike bank lacks `photo`, so a reference photo is never compared
-    with itself when it is used as a test photo."""
+def leaving_out(model: ChampyModel, photos: list[str | Path]) -> Iterator[None]:
+    """While the block runs, the model's look-alike bank lacks `photos`, so a reference photo is never compared
+    with itself, nor with its siblings (pass those too), when it is used as a test photo."""
     saved = model.safety
     if saved is not None:
-        shown = _shown_path(str(photo))
-        model.safety = dataclasses.replace(saved, references=tuple(r for r in saved.references if r.path != shown))
+        shown = {_shown_path(str(photo)) for photo in photos}
+        model.safety = dataclasses.replace(saved, references=tuple(r for r in saved.references if r.path not in shown))
     try:
         yield
     finally:
         model.safety = saved
+
+
+def siblings(references: pd.DataFrame, path: str, by: str) -> list[str]:
+    """The reference photos held out with `path`: those of its species by the same author (`by="author"`, the same
+    outing or specimen) or every photo of its species (`by="species"`)."""
+    row = references[references["path"] == path].iloc[0]
+    same = references["species"] == row["species"]
+    if by == "author":
+        same &= references["author"] == row["author"]
+    return list(references.loc[same, "path"])

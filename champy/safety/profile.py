@@ -55,6 +55,17 @@ class SafetyProfile:
     validation: tuple[ValidationAnswer, ...] = ()
     references: tuple[ReferencePhoto, ...] = ()
     how_chosen: dict[str, str] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    model_created: str = ""
+
+    def mismatch(self, card: dict) -> str | None:
+        """Why this profile does not belong to the model with `card` (another class list or training), or None."""
+        labels = tuple(label["name"] for label in card["labels"])
+        if self.labels != labels:
+            return "it was fitted for another class list"
+        if self.model_created != str(card.get("created", "")):
+            return f"it was fitted for the model trained {self.model_created or 'at an unknown time'}"
+        return None
 
     def reference_matrix(self) -> np.ndarray:
         """The reference embeddings as rows (0 x 0 when there are none)."""
@@ -88,18 +99,24 @@ def read_profile(path: Path) -> SafetyProfile | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return SafetyProfile(
+        profile = SafetyProfile(
             model=str(data["model"]),
             fitted_on=str(data["fitted_on"]),
-            thresholds=Thresholds(**data["thresholds"]),
+            thresholds=Thresholds(**{key: float(value) for key, value in data["thresholds"].items()}),
             validation=tuple(ValidationAnswer(**row) for row in data["validation"]),
             references=tuple(
                 ReferencePhoto(ref["species"], ref["path"], tuple(ref["embedding"])) for ref in data["references"]
             ),
             how_chosen=dict(data.get("how_chosen", {})),
+            labels=tuple(data["labels"]),
+            model_created=str(data["model_created"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ChampyError(f"cannot read the safety profile {path}: {exc}") from exc
+    limits = asdict(profile.thresholds).values()
+    if not all(isinstance(value, float) and 0.0 <= value <= 1.0 for value in limits):
+        raise ChampyError(f"cannot read the safety profile {path}: thresholds must be numbers in [0, 1]")
+    return profile
 
 
 def write_profile(profile: SafetyProfile, path: Path) -> None:

@@ -1,16 +1,18 @@
 """The risk of an answer: could the mushroom in the photo be deadly or poisonous, whatever name the model gives?
 
-Four routes, each adding a plain-language reason when it finds a danger plausible:
+Five routes, each adding a plain-language reason when it finds a danger plausible:
 
 1. **probability**: the calibrated probability the model puts on deadly (or poisonous) species classes;
 2. **confusion**: the model's known confusions: among the validation photos it answered the same way with at least
    this confidence, how many were of a deadly (or poisonous) species;
 3. **genus**: the probability on a genus whose deadly members a photo cannot tell apart (`data/dangerous_genera.csv`);
 4. **look-alike**: the photo's embedding is close to a licensed reference photo of a deadly species, or of a
-   poisonous look-alike the model has no class for; it also runs on photos the gate rejected.
+   poisonous look-alike the model has no class for; it also runs on photos the gate rejected;
+5. **table**: the edibility table names a deadly look-alike of the answered species (a puffball and an Amanita egg).
 
 The level is "deadly" when a deadly species is plausible by any route, else "poisonous" when a poisonous one is,
-else "uncertain" without a confident identification of a species with edibility data, else "low".
+else "uncertain" without a confident identification (more likely than not) of a species with edibility data,
+else "low".
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from champy.safety.profile import SafetyProfile, Thresholds
 LEVELS = ("deadly", "poisonous", "uncertain", "low")
 SAFE_STATUSES = frozenset({"edible", "choice", "inedible"})
 MIN_SUPPORT = 20
-"""The confusion route reads at least this many validation answers (the most confident ones) for a class."""
+"""The confusion route reads at least this many validation answers (the most confident ones) for a class, or all
+of them when the class has fewer."""
+LOW_CONFIDENCE = 0.5
+""""low" needs the answered species to be more likely than not, and more likely than "a species I do not know"."""
 
 
 @dataclass
@@ -138,12 +143,13 @@ def _genus_route(probs: np.ndarray, labels: list[dict], known: list[int], limits
         ))
 
 
-def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, names: list[str],
+def _lookalike_route(embeddings: np.ndarray | None, profile: SafetyProfile, names: list[str],
                      findings: _Findings) -> None:
+    """Each photo against the bank (a specimen's views are compared one by one, never averaged)."""
     bank = profile.reference_matrix()
-    if embedding is None or not len(bank):
+    if embeddings is None or not len(bank) or embeddings.shape[-1] != bank.shape[1]:
         return
-    similarity = bank @ embedding
+    similarity = (np.atleast_2d(embeddings) @ bank.T).max(axis=0)
     best: dict[str, float] = {}
     for ref, score in zip(profile.references, similarity):
         best[ref.species] = max(best.get(ref.species, -1.0), float(score))
@@ -158,55 +164,76 @@ def _lookalike_route(embedding: np.ndarray | None, profile: SafetyProfile, names
             ))
 
 
-def _rejected_photo(embedding: np.ndarray | None, profile: SafetyProfile | None, names: list[str]) -> Risk:
+def _table_route(species: str, findings: _Findings) -> None:
+    """A deadly look-alike that the edibility table names for the answered species cannot be ruled out."""
+    for lookalike in lookup(species).toxic_lookalikes:
+        if lookup(lookalike).status == "deadly":
+            findings.add("deadly", lookalike, (
+                f"{named(species)} has a deadly look-alike, {named(lookalike)}, that a photo cannot rule out."
+            ))
+
+
+def _rejected_photo(embeddings: np.ndarray | None, profile: SafetyProfile | None, names: list[str],
+                    findings: _Findings) -> Risk:
     """A photo the gate rejected: only its resemblance to a dangerous species can still raise the risk."""
-    findings = _Findings()
     if profile is not None:
-        _lookalike_route(embedding, profile, names, findings)
+        _lookalike_route(embeddings, profile, names, findings)
     for level in ("deadly", "poisonous"):
-        reasons = [reason for status, _, reason in findings.found if status == level]
+        reasons = [reason for status, _, reason in findings.found if status == level and reason]
         if reasons:
             note = "The gate judged this photo not a mushroom, but the resemblance below may mean it is one."
-            return Risk(level, 0.0, 0.0, [note, *reasons], findings.species(level))
-    return Risk("uncertain", 0.0, 0.0, ["The photo does not look like a mushroom, so nothing was identified."])
+            return Risk(level, findings.deadly, findings.poisonous, [note, *reasons], findings.species(level))
+    return Risk("uncertain", findings.deadly, findings.poisonous,
+                ["The photo does not look like a mushroom, so nothing was identified."])
+
+
+def _without_danger(probs: np.ndarray, names: list[str], known: list[int], other_index: int | None, verdict: str,
+                    profile: SafetyProfile | None, findings: _Findings) -> Risk:
+    """"low" for a confident identification of a species with edibility data and a safety profile, else "uncertain"."""
+    top = known[int(np.argmax(probs[known]))] if known else 0
+    confidence = float(probs[top])
+    other = float(probs[other_index]) if other_index is not None else 0.0
+    status = lookup(names[top]).status
+    if profile is None:
+        reason = "This model has no safety profile: its known confusions and look-alikes were not checked."
+    elif verdict != "mushroom":
+        reason = "No confident identification: treat it as unknown."
+    elif confidence < LOW_CONFIDENCE or confidence <= other:
+        reason = (f"{names[top]} is the best guess at only {percent(confidence)}: not confident enough to call "
+                  "the risk low.")
+    elif status not in SAFE_STATUSES:
+        reason = f"No edibility data for {names[top]}."
+    else:
+        reason = f"Confident identification of {named(names[top])} ({status}); no check found a dangerous alternative."
+        return Risk("low", findings.deadly, findings.poisonous, [reason])
+    return Risk("uncertain", findings.deadly, findings.poisonous, [reason])
 
 
 def assess_risk(probs: np.ndarray, labels: list[dict], other_index: int | None, verdict: str,
-                embedding: np.ndarray | None = None, profile: SafetyProfile | None = None) -> Risk:
+                embeddings: np.ndarray | None = None, profile: SafetyProfile | None = None) -> Risk:
     """The risk of an answer from its calibrated class probabilities (averaged over the specimen's photos).
 
-    `verdict` is the identification's ("mushroom", "unknown" or "not_a_mushroom"); `embedding` the photo's
-    L2-normalised embedding; without a `profile` the confusion and look-alike routes are skipped and default
-    thresholds apply.
+    `verdict` is the identification's ("mushroom", "unknown" or "not_a_mushroom"); `embeddings` the L2-normalised
+    embedding of each photo (one row per photo); without a `profile` the confusion and look-alike routes are
+    skipped, default thresholds apply and the level is never "low".
     """
     names = [label["name"] for label in labels]
     known = [i for i in range(len(names)) if i != other_index]
     limits = profile.thresholds if profile else Thresholds()
     findings = _Findings()
-    if verdict == "not_a_mushroom":
-        return _rejected_photo(embedding, profile, names)
     _probability_route(probs, names, known, limits, findings)
+    if verdict == "not_a_mushroom":
+        return _rejected_photo(embeddings, profile, names, _Findings([], findings.deadly, findings.poisonous))
     if profile is not None:
         _confusion_route(probs, names, profile, findings)
-        _lookalike_route(embedding, profile, names, findings)
+        _lookalike_route(embeddings, profile, names, findings)
     _genus_route(probs, labels, known, limits, findings)
+    if known and verdict == "mushroom":
+        _table_route(names[known[int(np.argmax(probs[known]))]], findings)
     ordered = sorted(findings.found, key=lambda found: LEVELS.index(found[0]))
     reasons = list(dict.fromkeys(reason for _, _, reason in ordered if reason))
-    dangerous = findings.species("deadly") + findings.species("poisonous")
-    dangerous = [name for name in dict.fromkeys(dangerous) if name]
+    dangerous = [name for name in dict.fromkeys(findings.species("deadly") + findings.species("poisonous")) if name]
     for level in ("deadly", "poisonous"):
         if any(status == level for status, _, _ in findings.found):
             return Risk(level, findings.deadly, findings.poisonous, reasons, dangerous)
-    if profile is None:
-        reasons.append("This model has no safety profile: its known confusions and look-alikes were not checked.")
-    top = known[int(np.argmax(probs[known]))] if known else 0
-    status = lookup(names[top]).status
-    if verdict != "mushroom":
-        reasons.append("No confident identification: treat it as unknown.")
-    elif status not in SAFE_STATUSES:
-        reasons.append(f"No edibility data for {names[top]}.")
-    elif profile is not None:
-        reasons.append(f"Confident identification of {named(names[top])} ({status}); no check found a dangerous "
-                       "alternative.")
-        return Risk("low", findings.deadly, findings.poisonous, reasons, dangerous)
-    return Risk("uncertain", findings.deadly, findings.poisonous, reasons, dangerous)
+    return _without_danger(probs, names, known, other_index, verdict, profile, findings)
