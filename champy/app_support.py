@@ -316,3 +316,13 @@ def keep_keras_session() -> None:
     """
     if hasattr(script_runner, "_clean_problem_modules"):
         script_runner._clean_problem_modules = _clean_up_without_keras
+
+
+HEAT_SCALE_HTML = (
+    '<div style="margin-top:-0.5rem">'
+    '<div style="height:10px;border-radius:3px;background:linear-gradient(to right,'
+    '#00007f,#0000ff,#00ffff,#ffff00,#ff0000,#7f0000)"></div>'
+    '<div style="display:flex;justify-content:space-between;font-size:0.8rem;color:#6b6b6b">'
+    "<span>little weight</span><span>what decided the answer</span></div></div>"
+)
+"""The colour scale of the Grad-CAM overlay (OpenCV's JET map, `champy.inference.gradcam.overlay`), as HTML."""

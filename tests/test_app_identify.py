@@ -11,7 +11,7 @@ from markdown_text import shown_text
 from streamlit.testing.v1 import AppTest
 
 from champy.app_safety import BANNERS
-from champy.app_support import edibility_badge
+from champy.app_support import HEAT_SCALE_HTML, edibility_badge
 from champy.edibility import DISCLAIMER
 from champy.inference import DEFAULT_MODEL, identify, load_model
 from champy.paths import PROJECT_ROOT
@@ -71,6 +71,7 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     assert notice and "https://www.gbif.org/species/search?q=Boletus+edulis" in notice[0]
     captions = [image.captions for image in app.image]
     assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
+    assert HEAT_SCALE_HTML in texts(app.markdown)  # the heatmap's colour scale
     assert app.dataframe[0].value["genus"].iloc[0] == expected.genus[0].name
 
 
