@@ -10,10 +10,10 @@ import streamlit as st
 
 from champy.app_support import EDIBILITY_STYLE, as_text, edibility_badge
 from champy.edibility import lookup
+from champy.edibility.advice import named
 from champy.edibility.curated import references
 from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
 from champy.safety import Risk
-from champy.safety.risk import named
 
 BANNERS = {
     # level: (headline, material icon)

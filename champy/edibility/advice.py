@@ -23,23 +23,24 @@ def edibility_warnings(candidates: list[tuple[str, float]], min_probability: flo
     likely = [(lookup(species), probability) for species, probability in candidates if probability >= min_probability]
     toxic = [(info, probability) for info, probability in likely if is_toxic(info.status)]
     warnings = [
-        f"{_named(info)} is {info.status} and is a candidate with {_percent(probability)} probability."
+        f"{named(info)} is {info.status} and is a candidate with {_percent(probability)} probability."
         for info, probability in toxic
     ]
     if candidates and candidates[0][1] >= min_probability:
         top = likely[0][0]
         if top.toxic_lookalikes:
-            named = sorted((lookup(name) for name in top.toxic_lookalikes), key=lambda info: STATUSES.index(info.status))
-            listed = ", ".join(f"{_named(info)}, {_STATUS_WORDS.get(info.status, 'toxic')}" for info in named)
-            warnings.append(f"{_named(top)} has dangerous look-alikes: {listed}.")
+            ranked = sorted((lookup(name) for name in top.toxic_lookalikes), key=lambda info: STATUSES.index(info.status))
+            listed = ", ".join(f"{named(info)}, {_STATUS_WORDS.get(info.status, 'toxic')}" for info in ranked)
+            warnings.append(f"{named(top)} has dangerous look-alikes: {listed}.")
         others = [f"{info.species} ({info.status}, {_percent(p)})" for info, p in toxic if info.species != top.species]
         if top.status in EDIBLE_STATUSES and others:
-            warnings.append(f"{_named(top)} is {top.status} but could be confused with {', '.join(others)}.")
+            warnings.append(f"{named(top)} is {top.status} but could be confused with {', '.join(others)}.")
     return list(dict.fromkeys(warnings))
 
 
-def _named(info: EdibilityInfo) -> str:
-    """The species with its first common name: "Amanita phalloides (Death Cap)"."""
+def named(info: EdibilityInfo | str) -> str:
+    """The species with its first common name: "Amanita phalloides (Death Cap)" (a name is looked up first)."""
+    info = lookup(info) if isinstance(info, str) else info
     common = split_list(info.common_name)
     return f"{info.species} ({common[0]})" if common else info.species
 

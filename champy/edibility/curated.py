@@ -7,7 +7,6 @@ fatal poisonings are documented) and how the look-alikes and model classes that 
 
 from __future__ import annotations
 
-import csv
 import functools
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from champy.edibility.lookalikes import Lookalike
 from champy.edibility.names import canonical_species
 from champy.edibility.sources import SourceEntry
 from champy.edibility.status import STATUSES
+from champy.edibility.table import read_rows
 from champy.errors import ChampyError
 from champy.paths import PROJECT_ROOT
 
@@ -24,28 +24,17 @@ CURATOR = "curator"
 _COLUMNS = ("species", "status", "common_name", "lookalikes", "reference", "note")
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ChampyError(f"cannot read {path}: {exc}") from exc
-    if rows and set(columns) - set(rows[0]):
-        raise ChampyError(f"{path}: expected the columns {', '.join(columns)}")
-    return rows
-
-
 @functools.lru_cache(maxsize=None)
 def references(path: Path = REFERENCES_PATH) -> dict[str, str]:
     """Reference key -> full citation."""
-    return {row["key"]: row["citation"] for row in _rows(path, ("key", "citation"))}
+    return {row["key"]: row["citation"] for row in read_rows(path, ("key", "citation"), "reference list")}
 
 
 def read_curated(path: Path = CURATED_PATH, citations: dict[str, str] | None = None) -> list[SourceEntry]:
     """The curated verdicts as source entries (source "curator"); unknown statuses or references stop the build."""
     citations = references() if citations is None else citations
     entries = []
-    for row in _rows(path, _COLUMNS):
+    for row in read_rows(path, _COLUMNS, "curated edibility table"):
         species = canonical_species(row["species"])
         if species is None or row["status"] not in STATUSES[:-1]:
             raise ChampyError(f"{path}: bad curated row {row['species']!r} / {row['status']!r}")

@@ -6,14 +6,12 @@ Features come from `data/species_features.csv` (curated, with literature keys); 
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from champy.edibility.names import canonical_species
-from champy.edibility.table import split_list
-from champy.errors import ChampyError
+from champy.edibility.table import read_rows, split_list
 from champy.paths import DATA_DIR
 
 FEATURES_PATH = DATA_DIR / "species_features.csv"
@@ -41,17 +39,11 @@ class LicensedPhoto:
     source_page: str
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ChampyError(f"cannot read {path}: {exc}") from exc
-
-
 @functools.lru_cache(maxsize=None)
 def _features(path: Path = FEATURES_PATH) -> dict[str, dict[str, str]]:
-    return {canonical_species(row["species"]) or row["species"]: row for row in _read(path)}
+    columns = ("species", *FEATURES, "reference")
+    return {canonical_species(row["species"]) or row["species"]: row
+            for row in read_rows(path, columns, "field-guide table")}
 
 
 def species_features(species: str) -> dict[str, str]:
@@ -72,7 +64,7 @@ def _photos(folder: Path = REFERENCE_PHOTOS_DIR) -> dict[str, tuple[LicensedPhot
     if not table.is_file():
         return {}
     by_species: dict[str, list[LicensedPhoto]] = {}
-    for row in _read(table):
+    for row in read_rows(table, ("path", "species", "author", "licence", "source_page"), "reference photo list"):
         photo = LicensedPhoto(row["species"], folder / row["path"], row["author"], row["licence"], row["source_page"])
         by_species.setdefault(canonical_species(row["species"]) or row["species"], []).append(photo)
     return {species: tuple(photos) for species, photos in by_species.items()}

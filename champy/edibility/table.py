@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +39,22 @@ def split_list(cell: str, separator: str = LIST_SEPARATOR) -> tuple[str, ...]:
     return tuple(item for item in (part.strip() for part in cell.split(separator)) if item)
 
 
-@functools.lru_cache(maxsize=None)
-def load_table(path: Path = TABLE_PATH) -> dict[str, EdibilityInfo]:
-    """The table at `path` keyed by species name."""
+def read_rows(path: Path, columns: Sequence[str], what: str) -> list[dict[str, str]]:
+    """The rows of one of the project's curated CSV tables, checked for `columns`; ChampyError names `what` it is."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ChampyError(f"cannot read the edibility table {path}: {exc}") from exc
-    if rows and set(COLUMNS) - set(rows[0]):
-        raise ChampyError(f"{path}: not an edibility table (expected columns {', '.join(COLUMNS)})")
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ChampyError(f"cannot read the {what} {path}: {exc}") from exc
+    if rows and set(columns) - set(rows[0]):
+        raise ChampyError(f"{path}: not the {what} (expected columns {', '.join(columns)})")
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def load_table(path: Path = TABLE_PATH) -> dict[str, EdibilityInfo]:
+    """The table at `path` keyed by species name."""
+    rows = read_rows(path, COLUMNS, "edibility table")
     return {
         row["species"]: EdibilityInfo(
             species=row["species"],

@@ -5,13 +5,11 @@ An answer that puts enough probability on such a genus carries the genus's risk,
 
 from __future__ import annotations
 
-import csv
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from champy.edibility.table import split_list
-from champy.errors import ChampyError
+from champy.edibility.table import read_rows, split_list
 from champy.paths import DATA_DIR
 
 GENERA_PATH = DATA_DIR / "dangerous_genera.csv"
@@ -32,13 +30,7 @@ class DangerousGenus:
 @functools.lru_cache(maxsize=None)
 def dangerous_genera(path: Path = GENERA_PATH) -> dict[str, DangerousGenus]:
     """The curated table keyed by genus."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ChampyError(f"cannot read the dangerous-genera table {path}: {exc}") from exc
-    if rows and set(_COLUMNS) - set(rows[0]):
-        raise ChampyError(f"{path}: expected the columns {', '.join(_COLUMNS)}")
+    rows = read_rows(path, _COLUMNS, "dangerous-genera table")
     return {
         row["genus"]: DangerousGenus(
             genus=row["genus"],

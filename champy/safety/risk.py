@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from champy.edibility import lookup
-from champy.edibility.table import split_list
+from champy.edibility.advice import named
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds
 
@@ -68,12 +68,6 @@ class _Findings:
 
     def species(self, status: str) -> list[str]:
         return list(dict.fromkeys(name for found, name, _ in self.found if found == status))
-
-
-def named(species: str) -> str:
-    """"Amanita virosa (Destroying Angel)", or the bare name when no common name is known."""
-    common = split_list(lookup(species).common_name)
-    return f"{species} ({common[0]})" if common else species
 
 
 def percent(value: float) -> str:
