@@ -9,6 +9,8 @@ from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
 from champy.path_kind import folder_problem
 
+GATE_BACKBONES = ("mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+
 
 def _negatives(folders: list[Path]):
     """The non-mushroom photos of every folder (with their categories and sources)."""
@@ -49,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--negatives", type=Path, nargs="+", required=True,
                         help="folder(s) of photos that are not fungi (a negatives.csv in one gives categories and sources)")
     parser.add_argument("--l2", type=float, default=300.0, help="L2 penalty on the standardised features")
-    parser.add_argument("--backbone", default="mobilenet_v2", choices=("mobilenet_v2", "efficientnet_lite0"),
+    parser.add_argument("--backbone", default="mobilenet_v2", choices=GATE_BACKBONES,
                         help="whose pooled ImageNet features the gate reads (its weights must be in models/imagenet/)")
     parser.add_argument("--out", type=Path, default=None, help="default: models/mushroom_gate[_BACKBONE].json")
     parser.set_defaults(func=_fit)

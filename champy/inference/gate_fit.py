@@ -18,7 +18,7 @@ import pandas as pd
 from champy.atomic import write_json
 from champy.data.labelled import IMAGE_SUFFIXES
 from champy.image_batch import load_images
-from champy.inference.gate import DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, GateParams, gate_features
+from champy.inference.gate import DEFAULT_GATE_BACKBONE, GateParams, gate_features, gate_input_size
 
 NEGATIVES_TABLE = "negatives.csv"
 SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
@@ -139,7 +139,7 @@ def fit_gate(positives: pd.DataFrame, negatives: pd.DataFrame, out: Path, backbo
              l2: float = 300.0, max_mushrooms_rejected: float = 0.02) -> dict:
     """Fit the gate on mushroom photos (path, species) and non-mushroom photos (path, category, group); write `out`."""
     paths = list(positives["path"]) + list(negatives["path"])
-    features = gate_features(load_images(paths, GATE_INPUT_SIZE), backbone).astype(np.float64)
+    features = gate_features(load_images(paths, gate_input_size(backbone)), backbone).astype(np.float64)
     y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
     category = np.r_[np.full(len(positives), "mushroom"), negatives["category"].to_numpy(str)]
     group = np.r_[("species:" + positives["species"]).to_numpy(str), negatives["group"].to_numpy(str)]

@@ -21,8 +21,7 @@ import tensorflow as tf
 
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference.gate import (
-    DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, gate_network, has_gate, imagenet_classifier, imagenet_input, load_gate,
-    pooled_layer_output,
+    DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, gate_input_size, gate_network, has_gate, imagenet_input, load_gate,
 )
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
@@ -36,9 +35,9 @@ DEFAULT_MODEL = "mobilenet_v2_species"
 
 def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> bool:
     """True when every layer up to the fine-tuning `boundary` holds the backbone's ImageNet weights."""
-    if not has_gate(backbone) or int(model.input_shape[1]) != GATE_INPUT_SIZE:
+    if not has_gate(backbone) or int(model.input_shape[1]) != gate_input_size(backbone):
         return False
-    for layer in imagenet_classifier(backbone).layers:
+    for layer in gate_network(backbone).layers:
         if layer.weights:
             try:
                 mine = model.get_layer(layer.name).get_weights()
@@ -92,16 +91,16 @@ class ChampyModel:
     def _build(self, conv_name: str) -> None:
         model = self.keras_model
         conv = model.get_layer(conv_name).output
-        imagenet = imagenet_classifier(self.gate_backbone)
+        imagenet = gate_network(self.gate_backbone)
         if self.shares_gate_trunk:
             trunk = model.get_layer(self.boundary).output
             self._trunk = keras.Model(model.input, trunk)
             self._to_conv = keras.Model(trunk, conv)
-            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, pooled_layer_output(imagenet))
+            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, imagenet.output)
         else:
             self._trunk = None
             self._to_conv = keras.Model(model.input, conv)
-            self._gate = gate_network(self.gate_backbone)
+            self._gate = imagenet
         self._head = keras.Model(conv, model.output)
 
         @tf.function(reduce_retracing=True)
