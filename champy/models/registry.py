@@ -103,6 +103,6 @@ register(
 from champy.models.efficientnet_lite import LITE1, LITE2, EfficientNetLite1, EfficientNetLite2  # noqa: E402
 
 for _variant, _constructor in ((LITE1, EfficientNetLite1), (LITE2, EfficientNetLite2)):
-    # Only the notop file ships (see models/imagenet/EFFICIENTNET_LITE1_LITE2.md), so no gate branches off these trunks.
+    # Only the notop file ships (models/imagenet/EFFICIENTNET_LITE1_LITE2.md): all a species model and its gate need.
     register(Backbone(_variant.name, _constructor, _variant.size, "none", "top_activation", _variant.finetune_after,
                       local_weights={"notop": _variant.notop_weights}))
