@@ -105,7 +105,6 @@ def show_explanation(result) -> None:
     heatmap, _ = st.columns([1, 1])
     heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
     heatmap.markdown(support.HEAT_SCALE_HTML, unsafe_allow_html=True)
-    heatmap.markdown(support.HEAT_SCALE_HTML, unsafe_allow_html=True)
     if len(result.overlays) > 1:
         st.caption("Where the model looked in your other photos")
         for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):
