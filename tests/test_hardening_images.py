@@ -111,6 +111,17 @@ def test_missing_file_folder_and_device_are_told_apart(tmp_path):
         load_image("/dev/zero")
 
 
+def test_cli_predict_says_what_a_path_is(tmp_path):
+    missing = tmp_path / "missing.jpg"
+    run = _predict(["/etc", "/dev/zero", str(missing)], cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert [line for line in run.stderr.splitlines() if line.startswith("champy: error: ")] == [
+        "champy: error: /etc: is a folder, not a file",
+        "champy: error: /dev/zero: is a device, not a file",
+        f"champy: error: {missing}: file not found",
+    ]
+
+
 def test_dataset_download_check_stores_only_whole_photos(matrix, tmp_path):
     """`save_photo` (the download's check) refuses every bad file without leaving anything behind."""
     for index, case in enumerate(matrix):
