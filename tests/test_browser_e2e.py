@@ -30,8 +30,11 @@ def test_upload_a_photo_and_read_the_result(tmp_path) -> None:
         open_identify_page(page, url)
         upload_and_wait(page, [PHOTO])
 
-        verdict = page.get_by_test_id("stAlertContentSuccess")
-        assert verdict.get_by_test_id("stMarkdownContainer").inner_text().strip() == "Amanita muscaria"
+        verdict = page.get_by_test_id("stHeading").filter(has_text="Amanita muscaria").first
+        assert verdict.is_visible()
+        assert page.get_by_test_id("stAlertContentSuccess").count() == 0
+        banner = page.get_by_test_id("stAlertContentError").first.inner_text()
+        assert "DEADLY:" in banner and "Amanita" in banner  # the fly agaric's look-alike, the panther cap
         assert "Poisonous" in page.get_by_test_id("stMain").inner_text()
         heatmap = page.get_by_test_id("stImage").filter(has_text=RESULT_CAPTION).locator("img")
         assert heatmap.evaluate("img => img.complete && img.naturalWidth") > 100

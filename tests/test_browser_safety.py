@@ -36,7 +36,7 @@ def deadly_banner(page) -> str:
     """The text of the red alert that carries the DEADLY banner ('' when there is none)."""
     alerts = page.get_by_test_id("stAlertContentError")
     texts = [alerts.nth(i).inner_text() for i in range(alerts.count())]
-    return next((text for text in texts if text.startswith("DEADLY")), "")
+    return next((text for text in texts if "DEADLY:" in text), "")
 
 
 GREEN_ELEMENTS = """els => els.filter(e => {
