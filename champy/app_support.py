@@ -44,12 +44,13 @@ STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": 
 """The backbones of the comparison study, with the names people know them by."""
 
 EDIBILITY_STYLE = {
-    # edibility: (label, badge colour, material icon, bar colour)
+    # edibility: (label, badge colour, material icon, bar colour). Never green: "edible" holds only if the
+    # identification is right, and the page must not make any answer look safe.
     "deadly": ("Deadly", "red", "skull", "#b2182b"),
     "poisonous": ("Poisonous", "orange", "warning", "#e66101"),
     "inedible": ("Inedible", "gray", "block", "#8c8c8c"),
-    "edible": ("Edible", "green", "restaurant", "#4dac26"),
-    "choice": ("Choice edible", "green", "star", "#1a7837"),
+    "edible": ("Edible if the identification is right", "blue", "restaurant", "#4393c3"),
+    "choice": ("Choice edible if the identification is right", "blue", "star", "#2166ac"),
     "unknown": ("Edibility unknown", "gray", "help", "#bdbdbd"),
 }
 
