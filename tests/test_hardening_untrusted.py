@@ -66,7 +66,7 @@ def test_more_photos_than_the_cap_are_refused_clearly():
 
 def models_with_malformed_files(folder: Path) -> Path:
     """The shipped models folder (linked) plus: an HDF5 file whose model_config is not JSON, one whose model_config
-    is a JSON array, and one that passes the listing but is no Keras model; each with a copy of a real card."""
+    is a JSON array, one that passes the listing but is no Keras model, and a named pipe; each with a real card."""
     folder.mkdir()
     for entry in MODELS_DIR.iterdir():
         os.symlink(entry, folder / entry.name)
@@ -75,6 +75,8 @@ def models_with_malformed_files(folder: Path) -> Path:
         with h5py.File(folder / f"{name}.h5", "w") as handle:
             handle.attrs["model_config"] = config
         shutil.copy(MODELS_DIR / f"{SHIPPED[0]}.json", folder / f"{name}.json")
+    os.mkfifo(folder / "pipe.h5")  # reading it would wait for a writer forever
+    shutil.copy(MODELS_DIR / f"{SHIPPED[0]}.json", folder / "pipe.json")
     return folder
 
 
@@ -115,6 +117,7 @@ def test_a_malformed_model_file_leaves_every_page_working(tmp_path):
     assert report["unavailable"] == {
         "array_config": "array_config.h5: its model_config is not a Keras model description (a JSON object)",
         "not_json": "not_json.h5: its model_config is not JSON",
+        "pipe": "pipe.h5: is a pipe, not a file",
     }
     pages = report["pages"]
     assert all(not page["exception"] for page in pages.values()), pages

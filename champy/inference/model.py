@@ -26,6 +26,7 @@ from champy.inference.gate import (
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
+from champy.path_kind import file_problem
 from champy.paths import MODELS_DIR
 from champy.safety.profile import SafetyProfile, profile_path, read_profile
 
@@ -179,6 +180,9 @@ def _unservable_reason(path: Path, model_stamp: tuple[int, int] | None, card_sta
     Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
     try:
+        problem = file_problem(path)  # a pipe or a device named *.h5 would block the reader
+        if problem:
+            raise ModelLoadError(f"{path.name}: {problem}")
         check_h5(path)
         read_card(card_path(path))
     except ModelLoadError as exc:
