@@ -45,7 +45,7 @@ def test_broad_negatives_have_categories_sources_and_small_creatures():
         assert rows["fold"].nunique() == 1  # a source is never split between folds
 
 
-@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1"])
 def test_shipped_gate_records_its_held_out_rejection_per_category(backbone):
     assert has_gate(backbone)
     gate = json.loads(gate_file(backbone).read_text(encoding="utf-8"))
