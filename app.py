@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy import app_safety
-from champy import app_support as support
+from champy_app import safety as app_safety
+from champy_app import support
 from champy.edibility import DISCLAIMER, lookup
 from champy.errors import ChampyError
 from champy.images import MAX_PHOTOS
@@ -156,8 +156,8 @@ def identify_page() -> None:
 st.navigation(
     [
         st.Page(identify_page, title="Identify", icon=":material/search:", default=True),
-        st.Page("app_pages/compare.py", title="Compare models", icon=":material/compare:"),
-        st.Page("app_pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
-        st.Page("app_pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
+        st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+        st.Page("pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
+        st.Page("pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
     ]
 ).run()

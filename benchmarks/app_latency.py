@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
+
 from playwright.sync_api import sync_playwright
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, run_browser_benchmark, serving_app, upload_and_wait
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, run_browser_benchmark, serving_app, upload_and_wait
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"

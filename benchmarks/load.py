@@ -20,11 +20,13 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
+
 from playwright.async_api import async_playwright
 
-from champy.app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app,
+from app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app,
                                 streamlit_children)
-from champy.app_support import RESULT_CAPTION
+from champy_app.support import RESULT_CAPTION
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"

@@ -27,7 +27,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from champy.app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, open_identify_page, reset_peak_memory,
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
+
+from app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, open_identify_page, reset_peak_memory,
                                serving_app, streamlit_children)
 from champy.paths import DATA_DIR, PROJECT_ROOT
 

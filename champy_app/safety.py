@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy.app_support import EDIBILITY_STYLE, as_text, edibility_badge
+from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge
 from champy.edibility import lookup
 from champy.edibility.advice import named
 from champy.edibility.curated import references

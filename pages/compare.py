@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy import app_safety
-from champy import app_support as support
+from champy_app import safety as app_safety
+from champy_app import support
 from champy import card_sections as sections
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from champy import app_support as support
+from champy_app import support
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
 from champy.photo_gallery import first_photo_per_species, licensed_photos

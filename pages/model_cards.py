@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy import app_support as support
+from champy_app import support
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from champy.app_support import RESULT_CAPTION
+from champy_app.support import RESULT_CAPTION
 from champy.paths import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,10 +1,10 @@
-"""What a reader sees of markdown that `champy.app_support.as_text` escaped: the backslash escapes and link breaks gone."""
+"""What a reader sees of markdown that `champy_app.support.as_text` escaped: the backslash escapes and link breaks gone."""
 
 from __future__ import annotations
 
 import re
 
-from champy.app_support import LINK_BREAK
+from champy_app.support import LINK_BREAK
 
 ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
 

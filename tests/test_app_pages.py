@@ -10,8 +10,8 @@ import pandas as pd
 from locations import BOLETUS_PHOTO
 from streamlit.testing.v1 import AppTest
 
-from champy.app_safety import BANNERS
-from champy.app_support import STUDY_BACKBONES, model_card, percent, photo_caption
+from champy_app.safety import BANNERS
+from champy_app.support import STUDY_BACKBONES, model_card, percent, photo_caption
 from champy.card_sections import Confusion, dangerous_confusions
 from champy.inference import DEFAULT_MODEL, available_models
 from champy.photo_gallery import GALLERY_FOLDERS, licensed_photos
@@ -23,7 +23,7 @@ RUN_TIMEOUT = 180
 
 def open_page(page: str) -> AppTest:
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
-    app.switch_page(f"app_pages/{page}")
+    app.switch_page(f"pages/{page}")
     return app.run()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from streamlit.runtime.scriptrunner import script_runner
 
-from champy.app_support import cached_model, keep_keras_session, start_warm_up
+from champy_app.support import cached_model, keep_keras_session, start_warm_up
 from champy.inference import DEFAULT_MODEL
 
 

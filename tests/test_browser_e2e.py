@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from locations import SHARED_PHOTOS, needs_shared
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
-from champy.app_support import RESULT_CAPTION
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from champy_app.support import RESULT_CAPTION
 from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait, wait_until_drawn
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait, wait_until_drawn
 from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -8,7 +8,7 @@ import pytest
 from helpers import held_out_photos
 from locations import SHARED_PHOTOS, needs_shared
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -23,7 +23,7 @@ from PIL import Image
 
 from badinputs import PORTRAIT
 from champy import atomic
-from champy.app_server import free_port
+from app_server import free_port
 from champy.data.download import DownloadOptions, download_images
 from champy.data.fetch import RetryPolicy
 from champy.gbif.service import SNAPSHOT, get_occurrences

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from champy.app_server import CHROMIUM
+from app_server import CHROMIUM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 

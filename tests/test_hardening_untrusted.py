@@ -18,14 +18,15 @@ from locations import BOLETUS_PHOTO
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from champy.app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app
-from champy.app_support import LINK_BREAK, as_text
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app
+from champy_app.support import LINK_BREAK, as_text
 from champy.images import MAX_PHOTOS
+from champy.inference import available_models
 from champy.paths import MODELS_DIR, PROJECT_ROOT
 
 RUN_TIMEOUT = 180
 BEACON_NAME = "![t](http://127.0.0.1:9/beacon.png) <img src=x> **bold** :red[red] $x$.jpg"
-SHIPPED = ("mobilenet_v2_species", "efficientnet_lite0_species")
+SHIPPED = tuple(available_models())  # the default first, then A-Z
 
 
 def rendered(markdown: str) -> str:
@@ -94,7 +95,7 @@ EVERY_PAGE = textwrap.dedent(
     report["pages"]["identify_photo"] = {"exception": [str(e.value) for e in app.exception],
                                          "error": [e.value for e in app.error]}
     for page in ("compare", "model_cards", "dataset"):
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"pages/{page}.py").run()
         if page == "compare":
             upload = ("cep.jpg", open(sys.argv[2], "rb").read(), "image/jpeg")
             app.file_uploader(key="compare_photo").set_value(upload).run()
