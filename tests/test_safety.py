@@ -28,8 +28,8 @@ LABELS, OTHER = CARD["labels"], CARD["other_index"]
 NAMES = [label["name"] for label in LABELS]
 REFERENCES = DATA_DIR / "reference_photos"
 SPECIES_MODELS = [name for name in available_models() if name.endswith("_species")]
-DEADLY_FLOOR = {"mobilenet_v2_species": 9, "efficientnet_lite0_species": 8}
-"""Unseen deadly photos answered "deadly", of 12, one under what benchmarks/safety.py measured (10 and 9)."""
+DEADLY_FLOOR = {"mobilenet_v2_species": 9, "efficientnet_lite0_species": 8, "efficientnet_lite1_species": 10}
+"""Unseen deadly photos answered "deadly", of 12, one under what benchmarks/safety.py measured (10, 9, 11)."""
 
 
 def probs(**by_species: float) -> np.ndarray:
