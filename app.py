@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy_app import safety as app_safety
-from champy_app import support
 from champy.edibility import DISCLAIMER, lookup
 from champy.errors import ChampyError
 from champy.images import MAX_PHOTOS
 from champy.inference import DEFAULT_MODEL, available_models, unavailable_models
 from champy.occurrence_map import map_caption, occurrence_figure, plotly_config
+from champy_app import safety as app_safety
+from champy_app import support
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
 support.keep_keras_session()
@@ -25,7 +25,9 @@ def choose_model() -> str:
         st.stop()
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
     chooser, _ = st.columns([1, 2])
-    choice = chooser.selectbox("Model", names, index=default, key="model", help="The network that identifies the photo.")
+    choice = chooser.selectbox(
+        "Model", names, index=default, key="model", help="The network that identifies the photo."
+    )
     for reason in unavailable_models().values():
         chooser.caption(f"Not offered: {support.as_text(support.brief(reason))}")
     return choice
@@ -50,23 +52,29 @@ def verdict_card(result) -> None:
     """The answer: species with its common name, calibrated confidence and edibility, or why there is none."""
     if result.verdict == "not_a_mushroom":
         st.markdown("### This does not look like a mushroom")
-        st.write(f"Mushroom probability {support.percent(result.mushroom_probability)}. "
-                 "Upload a clear photo of the fruiting body.")
+        st.write(
+            f"Mushroom probability {support.percent(result.mushroom_probability)}. "
+            "Upload a clear photo of the fruiting body."
+        )
         return
     top = result.species[0] if result.species else None
     if result.verdict == "unknown":
         st.markdown(f"### Not confident: {support.as_text(result.answer)}")
         st.write("It may be a species this model does not know.")
         if top:
-            st.markdown(f"Best guess: *{support.as_text(top.name)}* · {support.percent(top.probability)} "
-                        "(calibrated probability)")
+            st.markdown(
+                f"Best guess: *{support.as_text(top.name)}* · {support.percent(top.probability)} "
+                "(calibrated probability)"
+            )
         return
     st.markdown(f"### *{support.as_text(top.name)}*")
     common = lookup(top.name).common_name.split(";")[0].strip()
     if common:
         st.markdown(f"**{support.as_text(common)}**")
-    st.markdown(f"Confidence: **{support.percent(top.probability)}** (calibrated probability of this species) · "
-                f"genus *{support.as_text(top.genus)}*")
+    st.markdown(
+        f"Confidence: **{support.percent(top.probability)}** (calibrated probability of this species) · "
+        f"genus *{support.as_text(top.genus)}*"
+    )
     st.markdown(support.edibility_badge(top.edibility))
 
 
@@ -90,8 +98,9 @@ def show_candidates(result) -> None:
     with right:
         st.markdown("**Edibility of the candidates**")
         for candidate in result.species:
-            app_safety.candidate_line(candidate.name, support.percent(candidate.probability),
-                                      support.edibility_badge(candidate.edibility))
+            app_safety.candidate_line(
+                candidate.name, support.percent(candidate.probability), support.edibility_badge(candidate.edibility)
+            )
         for warning in result.warnings:
             st.caption(f":material/warning: {support.as_text(warning)}")
         st.markdown("**Genus**")
@@ -121,14 +130,15 @@ def show_map(species: str, model_name: str) -> None:
             icon=":material/travel_explore:",
         )
         return
-    st.plotly_chart(occurrence_figure(occurrences, titled=False), config=plotly_config(), width="stretch",
-                    key="occurrence_map")
+    st.plotly_chart(
+        occurrence_figure(occurrences, titled=False), config=plotly_config(), width="stretch", key="occurrence_map"
+    )
     notice = f"  \n{support.as_text(occurrences.notice)}" if occurrences.notice else ""
     st.caption(f"{map_caption(occurrences)} · [{species} on GBIF]({occurrences.gbif_url}){notice}")
 
 
 def identify_page() -> None:
-    """Upload photos of one mushroom and see what it probably is, how sure, why, where it grows and if it is dangerous."""
+    """Upload photos of one mushroom: what it probably is, how sure, how dangerous, why, and where it grows."""
     st.title("Identify a mushroom")
     st.warning(DISCLAIMER, icon=":material/health_and_safety:")
     model_name = choose_model()

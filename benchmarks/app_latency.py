@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, run_browser_benchmark, serving_app, upload_and_wait
 from playwright.sync_api import sync_playwright
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, run_browser_benchmark, serving_app, upload_and_wait
 from champy.paths import SHARED_DIR
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"
@@ -48,8 +48,11 @@ def measure(count: int, think_s: float) -> dict[str, object]:
     cold_photo, *timed = benchmark_photos(count)
     with tempfile.TemporaryDirectory() as cache:
         offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": cache}
-        with serving_app(offline) as champy_url, serving_app(script=FLOOR_APP) as floor_url, \
-                sync_playwright() as playwright:
+        with (
+            serving_app(offline) as champy_url,
+            serving_app(script=FLOOR_APP) as floor_url,
+            sync_playwright() as playwright,
+        ):
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             viewport = {"width": 1400, "height": 900}
             champy, floor = browser.new_page(viewport=viewport), browser.new_page(viewport=viewport)
@@ -82,8 +85,9 @@ def measure(count: int, think_s: float) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=8, help="how many warm uploads to time on each page")
-    parser.add_argument("--think-s", type=float, default=5.0,
-                        help="seconds between opening the Identify page and the cold first upload")
+    parser.add_argument(
+        "--think-s", type=float, default=5.0, help="seconds between opening the Identify page and the cold first upload"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.photos < 1 or args.think_s < 0:
@@ -92,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     if figures is None:
         return 2
     verdict = "meets" if figures["ratio"] <= GOAL_RATIO else "misses"
-    print(f"warm upload -> fully drawn page: champy {figures['champy_median_s']} s, floor {figures['floor_median_s']} s, "
-          f"champy/floor {figures['ratio']} ({verdict} the {GOAL_RATIO} goal)")
+    print(
+        f"warm upload -> fully drawn page: champy {figures['champy_median_s']} s, floor {figures['floor_median_s']} s, "
+        f"champy/floor {figures['ratio']} ({verdict} the {GOAL_RATIO} goal)"
+    )
     return 0
 
 

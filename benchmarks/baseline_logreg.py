@@ -14,11 +14,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from champy.data.labelled import load_labelled
-from champy.inference import available_models
-from champy.paths import IMAGENET_WEIGHTS_DIR, SHARED_DIR
 from champy.evaluation.evaluate_model import evaluate_model
 from champy.evaluation.metrics import top_k_accuracy
 from champy.image_batch import load_images
+from champy.inference import available_models
+from champy.paths import IMAGENET_WEIGHTS_DIR, SHARED_DIR
 from champy.training.prepare import prepare
 
 
@@ -28,7 +28,9 @@ def imagenet_features(paths: list[str]) -> np.ndarray:
     return model.predict(load_images(paths, 224).astype(np.float32) / 127.5 - 1.0, batch_size=32, verbose=0)
 
 
-def probe_accuracy(features: np.ndarray, labels: np.ndarray, fit_rows: np.ndarray, test_rows: np.ndarray, num_classes: int) -> tuple[float, float]:
+def probe_accuracy(
+    features: np.ndarray, labels: np.ndarray, fit_rows: np.ndarray, test_rows: np.ndarray, num_classes: int
+) -> tuple[float, float]:
     """Top-1 and top-5 of a plain logistic regression fitted on `fit_rows`, scored on `test_rows`."""
     classifier = LogisticRegression(max_iter=3000).fit(features[fit_rows], labels[fit_rows])
     probs = np.zeros((test_rows.sum(), num_classes))
@@ -48,8 +50,10 @@ def main() -> None:
     test = split == "test"
     print(f"test split: {test.sum()} photos of {len(np.unique(labels))} known species")
     print(f"{'method':<48} {'top-1':>6} {'top-5':>6}")
-    for name, fit_rows in (("logistic regression, frozen features (train)", split == "train"),
-                           ("logistic regression, frozen features (train+val)", split != "test")):
+    for name, fit_rows in (
+        ("logistic regression, frozen features (train)", split == "train"),
+        ("logistic regression, frozen features (train+val)", split != "test"),
+    ):
         top1, top5 = probe_accuracy(features, labels, fit_rows, test, len(data.labels))
         print(f"{name:<48} {top1:6.3f} {top5:6.3f}")
     for model in available_models():

@@ -43,12 +43,14 @@ class _SlowPhotos(BaseHTTPRequestHandler):
 
 def _selection(folder: Path, base: str, images: int) -> None:
     """A selection table of `images` photos on the local server (the columns the download step reads)."""
-    pd.DataFrame({
-        "gbifID": [str(1000 + i) for i in range(images)],
-        "n": [1] * images,
-        "identifier": [f"{base}/{i}.jpg" for i in range(images)],
-        "path": [f"Fungi/bench/{i % 8}/{1000 + i}_1.jpg" for i in range(images)],
-    }).to_parquet(folder / SELECTED_FILE, index=False)
+    pd.DataFrame(
+        {
+            "gbifID": [str(1000 + i) for i in range(images)],
+            "n": [1] * images,
+            "identifier": [f"{base}/{i}.jpg" for i in range(images)],
+            "path": [f"Fungi/bench/{i % 8}/{1000 + i}_1.jpg" for i in range(images)],
+        }
+    ).to_parquet(folder / SELECTED_FILE, index=False)
 
 
 def _images_per_second(base: str, images: int, workers: int, per_host: int) -> float:

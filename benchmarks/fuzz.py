@@ -18,8 +18,14 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fuzz_targets import (check_archive_opening, check_image_decoding, check_meta_parsing,  # noqa: E402
-                          mutated_archives, mutated_images, mutated_metas)
+from fuzz_targets import (
+    check_archive_opening,
+    check_image_decoding,
+    check_meta_parsing,  # noqa: E402
+    mutated_archives,
+    mutated_images,
+    mutated_metas,
+)
 
 TARGETS = {
     "images": (mutated_images, check_image_decoding),
@@ -38,8 +44,9 @@ def fuzz(name: str, examples: int) -> tuple[int, float, str | None]:
         calls += 1
         check(data)
 
-    run = settings(max_examples=examples, deadline=None, database=None,
-                   suppress_health_check=list(HealthCheck))(given(strategy())(counted))
+    run = settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))(
+        given(strategy())(counted)
+    )
     start = time.perf_counter()
     try:
         run()
@@ -57,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in args.target or list(TARGETS):
         calls, seconds, failure = fuzz(name, args.examples)
-        print(f"{name:<9} {calls:6d} examples in {seconds:6.1f} s = {calls / seconds:7.1f} examples/s  "
-              f"{'FAILED' if failure else 'no failure'}")
+        print(
+            f"{name:<9} {calls:6d} examples in {seconds:6.1f} s = {calls / seconds:7.1f} examples/s  "
+            f"{'FAILED' if failure else 'no failure'}"
+        )
         if failure:
             failed = True
             print(failure)

@@ -22,12 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
+from app_server import CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app, streamlit_children
 from playwright.async_api import async_playwright
 
-from app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app,
-                                streamlit_children)
-from champy_app.support import RESULT_CAPTION
 from champy.paths import SHARED_DIR
+from champy_app.support import RESULT_CAPTION
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"
 
@@ -61,7 +60,9 @@ class PeakMemory(threading.Thread):
         self.join()
 
 
-async def _session(browser, url: str, photos: list[Path], timeout_s: float, latencies: list[float], errors: list[str]) -> None:
+async def _session(
+    browser, url: str, photos: list[Path], timeout_s: float, latencies: list[float], errors: list[str]
+) -> None:
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     try:
@@ -92,12 +93,17 @@ async def _drive(url: str, photos: list[Path], sessions: int, timeout_s: float, 
         start = time.perf_counter()
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=budget_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             errors.append(f"budget of {budget_s:.0f} s exceeded")
         wall = time.perf_counter() - start
         await browser.close()
-    return {"uploads": len(photos), "answered": len(latencies), "errors": errors, "wall_s": round(wall, 1),
-            "latencies": latencies}
+    return {
+        "uploads": len(photos),
+        "answered": len(latencies),
+        "errors": errors,
+        "wall_s": round(wall, 1),
+        "latencies": latencies,
+    }
 
 
 def run_load(sessions: int, rounds: int, timeout_s: float = 300.0, budget_s: float = 900.0) -> dict:
@@ -114,11 +120,15 @@ def run_load(sessions: int, rounds: int, timeout_s: float = 300.0, budget_s: flo
     latencies = sorted(figures.pop("latencies"))
     p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))] if latencies else None
     return {
-        "sessions": sessions, "rounds": rounds, **figures, "warmup_errors": warm["errors"],
+        "sessions": sessions,
+        "rounds": rounds,
+        **figures,
+        "warmup_errors": warm["errors"],
         "p50_s": round(statistics.median(latencies), 2) if latencies else None,
         "p95_s": round(p95, 2) if p95 is not None else None,
         "max_s": round(latencies[-1], 2) if latencies else None,
-        "server_rss_start_mb": round(memory.start_mb), "server_rss_peak_mb": round(memory.peak_mb),
+        "server_rss_start_mb": round(memory.start_mb),
+        "server_rss_peak_mb": round(memory.peak_mb),
     }
 
 

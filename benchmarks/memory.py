@@ -29,8 +29,16 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
-from app_server import (CHROMIUM, CHROMIUM_ARGS, memory_mb, open_identify_page, reset_peak_memory,
-                               serving_app, streamlit_children)
+from app_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    memory_mb,
+    open_identify_page,
+    reset_peak_memory,
+    serving_app,
+    streamlit_children,
+)
+
 from champy.paths import DATA_DIR, PROJECT_ROOT
 
 SOURCE_PHOTO = DATA_DIR / "sample_photos" / "Boletus_edulis" / "mto_mo1725981.jpg"
@@ -108,9 +116,13 @@ def app_figures(photos: dict[str, Path], burst: list[Path], ordinary: Path) -> d
             time.sleep(SETTLE_S)
             after_burst = memory_mb(server)
             browser.close()
-    return {"peak_mb": peaks, "refused": {name: text for name, text in refusals.items() if text},
-            "rss_after_first_photo_mb": round(after_first), "rss_after_burst_mb": round(after_burst),
-            "burst_growth_mb": round(after_burst - after_first)}
+    return {
+        "peak_mb": peaks,
+        "refused": {name: text for name, text in refusals.items() if text},
+        "rss_after_first_photo_mb": round(after_first),
+        "rss_after_burst_mb": round(after_burst),
+        "burst_growth_mb": round(after_burst - after_first),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     photo = source_photo()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        photos = {f"{label} {kind}": make_photo(photo, size, kind, folder)
-                  for kind in ("JPEG", "PNG") for label, size in SIZES.items()}
+        photos = {
+            f"{label} {kind}": make_photo(photo, size, kind, folder)
+            for kind in ("JPEG", "PNG")
+            for label, size in SIZES.items()
+        }
         figures: dict = {"photo_mb": {label: round(path.stat().st_size / 2**20, 2) for label, path in photos.items()}}
         figures["cli_peak_mb"] = {}
         for label, path in photos.items():
@@ -153,8 +168,10 @@ def print_table(figures: dict) -> None:
         print(f"| {label} | {size} | {cli[label]} (+{cli[label] - cli['512 px JPEG']}) | {served} |")
     if "app" in figures:
         app_all = figures["app"]
-        print(f"\nApp server RSS after the first photo: {app_all['rss_after_first_photo_mb']} MB; after three 119-MP "
-              f"PNGs and one more photo: {app_all['rss_after_burst_mb']} MB ({app_all['burst_growth_mb']:+d} MB).")
+        print(
+            f"\nApp server RSS after the first photo: {app_all['rss_after_first_photo_mb']} MB; after three 119-MP "
+            f"PNGs and one more photo: {app_all['rss_after_burst_mb']} MB ({app_all['burst_growth_mb']:+d} MB)."
+        )
 
 
 if __name__ == "__main__":

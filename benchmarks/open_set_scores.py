@@ -67,28 +67,36 @@ def _feature_scores(model, table, val, test) -> dict[str, tuple[np.ndarray, np.n
 def run(name: str, write: bool) -> None:
     model = load_model(name)
     config = model.card["training"]["config"]
-    table = prepare(load_labelled(SHARED_DIR / "data" / "photos"), config["min_per_class"], config["other_class"],
-                    config["seed"]).table
+    table = prepare(
+        load_labelled(SHARED_DIR / "data" / "photos"), config["min_per_class"], config["other_class"], config["seed"]
+    ).table
     max_flagged = float(config.get("max_known_flagged", 0.05))
     splits = {split: table[table["split"] == split] for split in ("val", "test")}
     outputs = {split: _features_and_probs(model, rows) for split, rows in splits.items()}
     labels = {split: rows["label_index"].to_numpy() for split, rows in splits.items()}
     calibrated = {split: apply_temperature(outputs[split][2], model.temperature) for split in splits}
-    section = open_set_section(calibrated["val"], labels["val"], calibrated["test"], labels["test"],
-                               model.other_index, max_flagged)
-    print(f"{name}: {len(labels['val'])} validation, {len(labels['test'])} test photos; "
-          f"test ECE {expected_calibration_error(calibrated['test'], labels['test']):.4f} (T={model.temperature:.3f})")
+    section = open_set_section(
+        calibrated["val"], labels["val"], calibrated["test"], labels["test"], model.other_index, max_flagged
+    )
+    print(
+        f"{name}: {len(labels['val'])} validation, {len(labels['test'])} test photos; "
+        f"test ECE {expected_calibration_error(calibrated['test'], labels['test']):.4f} (T={model.temperature:.3f})"
+    )
     print("  score                  val unseen flagged | test known flagged | test unseen flagged")
     for score, row in section["compared"].items():
-        print(f"  {score:22s} {row['val_unseen_species_flagged']:.3f}              | {row['test_known_flagged']:.3f}"
-              f"              | {row['test_unseen_species_flagged']:.3f}")
+        print(
+            f"  {score:22s} {row['val_unseen_species_flagged']:.3f}              | {row['test_known_flagged']:.3f}"
+            f"              | {row['test_unseen_species_flagged']:.3f}"
+        )
     known = {split: labels[split] != model.other_index for split in splits}
     feature_scores = _feature_scores(model, table, outputs["val"][:2], outputs["test"][:2])
     for score, values in feature_scores.items():
         threshold = choose_threshold(values["val"][known["val"]], max_flagged)
-        print(f"  {score:22s} {flagged_share(values['val'][~known['val']], threshold):.3f}              | "
-              f"{flagged_share(values['test'][known['test']], threshold):.3f}              | "
-              f"{flagged_share(values['test'][~known['test']], threshold):.3f}")
+        print(
+            f"  {score:22s} {flagged_share(values['val'][~known['val']], threshold):.3f}              | "
+            f"{flagged_share(values['test'][known['test']], threshold):.3f}              | "
+            f"{flagged_share(values['test'][~known['test']], threshold):.3f}"
+        )
     print(f"  chosen on validation: {section['score']}")
     if write:
         model.card["open_set"] = section
@@ -99,7 +107,9 @@ def run(name: str, write: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", help="shipped model names (default: every shipped model)")
-    parser.add_argument("--write-card", action="store_true", help="store the chosen score and its threshold in the card")
+    parser.add_argument(
+        "--write-card", action="store_true", help="store the chosen score and its threshold in the card"
+    )
     args = parser.parse_args()
     for name in args.models or available_models():
         run(name, args.write_card)

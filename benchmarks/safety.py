@@ -39,8 +39,9 @@ PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"
 
 
-def levels(model: ChampyModel, rows: pd.DataFrame, hold_out: pd.DataFrame | None = None,
-           by: str = "author") -> list[tuple[str, str]]:
+def levels(
+    model: ChampyModel, rows: pd.DataFrame, hold_out: pd.DataFrame | None = None, by: str = "author"
+) -> list[tuple[str, str]]:
     """(risk level, answered species) for each photo; with `hold_out` (the reference table), each photo is scored
     with its siblings in that table left out of the look-alike bank."""
     answers = []
@@ -55,8 +56,11 @@ def levels(model: ChampyModel, rows: pd.DataFrame, hold_out: pd.DataFrame | None
 def summary(answers: list[tuple[str, str]]) -> dict:
     counts = Counter(level for level, _ in answers)
     n = len(answers)
-    return {"photos": n, **{level: counts.get(level, 0) for level in ("deadly", "poisonous", "uncertain", "low")},
-            "false_safe": counts.get("low", 0) / n if n else 0.0}
+    return {
+        "photos": n,
+        **{level: counts.get(level, 0) for level in ("deadly", "poisonous", "uncertain", "low")},
+        "false_safe": counts.get("low", 0) / n if n else 0.0,
+    }
 
 
 def statuses(frame: pd.DataFrame) -> pd.Series:
@@ -105,8 +109,10 @@ def print_report(report: dict) -> None:
     for key, row in report.items():
         if isinstance(row, dict) and "false_safe" in row:
             extra = f"  ({row['of which trained on']} trained on)" if "of which trained on" in row else ""
-            print(f"  {key:<40} {row['photos']:>4} {row['deadly']:>7} {row['poisonous']:>7} {row['uncertain']:>7} "
-                  f"{row['low']:>5} {row['false_safe']:>10.1%}{extra}")
+            print(
+                f"  {key:<40} {row['photos']:>4} {row['deadly']:>7} {row['poisonous']:>7} {row['uncertain']:>7} "
+                f"{row['low']:>5} {row['false_safe']:>10.1%}{extra}"
+            )
         elif isinstance(row, dict):
             print(f"  {key:<40} {row['photos']:>4}   right species at level low: {row['right_and_low']:.1%}")
 

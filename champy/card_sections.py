@@ -85,8 +85,11 @@ def evaluation_figures(card: dict) -> list[Figure]:
         ("Top-1 accuracy, all test photos", test.get("top1"), all_photos),
         ("Top-3 accuracy, known species only", known.get("top3"), known_photos),
         ("Top-3 accuracy, all test photos", test.get("top3"), all_photos),
-        ("Unknown species flagged 'unknown'", open_set.get("test_unseen_species_flagged"),
-         f"of {unseen} test photos of species absent from training"),
+        (
+            "Unknown species flagged 'unknown'",
+            open_set.get("test_unseen_species_flagged"),
+            f"of {unseen} test photos of species absent from training",
+        ),
         ("Known species wrongly flagged 'unknown'", open_set.get("test_known_flagged"), known_photos),
     ]
     return [Figure(label, value, counts) for label, value, counts in candidates if value is not None]
@@ -104,8 +107,16 @@ def dangerous_confusions(card: dict) -> list[Confusion]:
         for predicted_index, photos in enumerate(row):
             predicted_status = lookup(names[predicted_index]).status
             if photos and predicted_index != true_index and predicted_status in EDIBLE_STATUSES:
-                found.append(Confusion(names[true_index], true_status, names[predicted_index], predicted_status,
-                                       int(photos), int(sum(row))))
+                found.append(
+                    Confusion(
+                        names[true_index],
+                        true_status,
+                        names[predicted_index],
+                        predicted_status,
+                        int(photos),
+                        int(sum(row)),
+                    )
+                )
     return sorted(found, key=lambda c: (c.true_status != "deadly", -c.photos / max(c.support, 1)))
 
 
@@ -115,8 +126,12 @@ def split_frame(card: dict) -> pd.DataFrame:
     total = max(sum(counts.values()), 1)
     return pd.DataFrame(
         [
-            {"split": SPLIT_NAMES.get(split, split), "photos": photos, "share (%)": round(100 * photos / total, 1),
-             "used for": SPLIT_ROLES.get(split, "")}
+            {
+                "split": SPLIT_NAMES.get(split, split),
+                "photos": photos,
+                "share (%)": round(100 * photos / total, 1),
+                "used for": SPLIT_ROLES.get(split, ""),
+            }
             for split, photos in counts.items()
         ]
     )
@@ -144,8 +159,10 @@ def confusion_figure(card: dict, normalise: bool) -> go.Figure:
             text=text.values,
             texttemplate="%{text}",
             textfont={"size": 10},
-            customdata=[[[true, predicted, count] for predicted, count in zip(names, row)]
-                        for true, row in zip(names, counts.values.tolist())],
+            customdata=[
+                [[true, predicted, count] for predicted, count in zip(names, row)]
+                for true, row in zip(names, counts.values.tolist())
+            ],
             colorscale="Blues",
             colorbar={"title": {"text": "share of row" if normalise else "photos"}, "thickness": 10},
             hovertemplate="true <i>%{customdata[0]}</i><br>predicted <i>%{customdata[1]}</i><br>"

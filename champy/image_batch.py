@@ -11,6 +11,7 @@ from champy.images import load_model_input
 
 def load_images(paths: list[str], size: int, workers: int = 4) -> np.ndarray:
     """Decode and resize every image in parallel into one uint8 array (N, size, size, 3)."""
+
     def one(path: str) -> np.ndarray:
         return load_model_input(path, size).astype(np.uint8)
 

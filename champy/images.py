@@ -20,10 +20,10 @@ import threading
 import warnings
 from contextlib import nullcontext
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from champy.errors import BadImageError
@@ -46,13 +46,17 @@ BAND_PIXELS = 4_000_000  # source pixels converted at once
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 ORIENTATION_TAG = 0x0112
 EXIF_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 RESIZE_METHOD = "squash to a square with Pillow's bilinear filter (antialiased), no crop"
 
-ImageSource = Union[str, Path, bytes, BinaryIO]
+ImageSource = str | Path | bytes | BinaryIO
 
 
 def _read_bytes(source: ImageSource, name: str) -> bytes:
@@ -148,8 +152,10 @@ def check_request(photos: list[tuple[str, bytes]]) -> None:
     check_photo_count(len(photos))
     total = sum(header_pixels(data) for _, data in photos)
     if total > MAX_REQUEST_PIXELS:
-        raise BadImageError(f"these {len(photos)} photos hold {total / 1e6:.0f} megapixels together, more than "
-                            f"{MAX_REQUEST_PIXELS / 1e6:.0f}: choose fewer or smaller photos")
+        raise BadImageError(
+            f"these {len(photos)} photos hold {total / 1e6:.0f} megapixels together, more than "
+            f"{MAX_REQUEST_PIXELS / 1e6:.0f}: choose fewer or smaller photos"
+        )
 
 
 def fit_within(image: Image.Image, max_side: int = DISPLAY_SIZE) -> Image.Image:
@@ -181,8 +187,10 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
                 raise BadImageError(f"{name}: image is too large ({width} x {height} pixels)")
             limit = pixel_limit(image.format)
             if width * height > limit:
-                raise BadImageError(f"{name}: image is too large ({width} x {height} pixels; at most "
-                                    f"{limit / 1e6:.0f} megapixels in {image.format} format)")
+                raise BadImageError(
+                    f"{name}: image is too large ({width} x {height} pixels; at most "
+                    f"{limit / 1e6:.0f} megapixels in {image.format} format)"
+                )
             if width < 1 or height < 1:
                 raise BadImageError(f"{name}: image has no pixels")
             large = width * height > LARGE_PIXELS

@@ -118,9 +118,12 @@ def _resolution(records: pd.DataFrame) -> int:
 def _points(records: pd.DataFrame, name: str, marker: dict[str, object], showlegend: bool = True) -> go.Scattergeo:
     hover = (
         records["eventDate"].replace("", "date unknown")
-        + " · " + records["countryCode"]
-        + " · " + records["basisOfRecord"].str.replace("_", " ").str.lower()
-        + "<br>GBIF occurrence " + records["gbifID"]
+        + " · "
+        + records["countryCode"]
+        + " · "
+        + records["basisOfRecord"].str.replace("_", " ").str.lower()
+        + "<br>GBIF occurrence "
+        + records["gbifID"]
     )
     return go.Scattergeo(
         lat=records["decimalLatitude"],

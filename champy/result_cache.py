@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Generic, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 
@@ -17,8 +18,9 @@ Value = TypeVar("Value")
 class ResultCache(Generic[Value]):
     """Computed values by key, at most `max_bytes` in all (as `size_of` counts them), each for `ttl_s` seconds."""
 
-    def __init__(self, max_bytes: int, ttl_s: float, size_of: Callable[[Value], int],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_bytes: int, ttl_s: float, size_of: Callable[[Value], int], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self._size_of = size_of

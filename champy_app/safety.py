@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge
 from champy.edibility import lookup
 from champy.edibility.advice import named
 from champy.edibility.curated import references
 from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
 from champy.safety import Risk
+from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge
 
 BANNERS = {
     # level: (headline, material icon)
     "deadly": ("DEADLY: a deadly species is plausible. Do not eat it.", "skull"),
     "poisonous": ("POISONOUS: a poisonous species is plausible. Do not eat it.", "warning"),
     "uncertain": ("UNCERTAIN: no confident identification. Treat it as unknown and do not eat it.", "help"),
-    "low": ("LOW RISK: no check found a dangerous alternative; edible only if the identification is right, "
-            "which only an expert with the specimen in hand can confirm.", "info"),
+    "low": (
+        "LOW RISK: no check found a dangerous alternative; edible only if the identification is right, "
+        "which only an expert with the specimen in hand can confirm.",
+        "info",
+    ),
 }
 MAX_LOOKALIKES = 3
 
@@ -60,8 +63,9 @@ def _lookalikes(species: str, risk: Risk | None) -> list[str]:
     names = [name for name in dict.fromkeys(found + list(lookup(species).toxic_lookalikes)) if name != species]
     danger = {"deadly": 0, "poisonous": 1}
     names = [name for name in names if lookup(name).status in danger]
-    covered = sorted(names, key=lambda name: (danger[lookup(name).status],
-                                              not species_features(name) and not reference_photos(name)))
+    covered = sorted(
+        names, key=lambda name: (danger[lookup(name).status], not species_features(name) and not reference_photos(name))
+    )
     return covered[:MAX_LOOKALIKES]
 
 
@@ -100,15 +104,18 @@ def _species_card(species: str) -> None:
 
 
 def lookalike_comparison(species: str, risk: Risk | None) -> None:
-    """The candidate beside each of its dangerous look-alikes: reference photos and the features that tell them apart."""
+    """The candidate beside each dangerous look-alike: reference photos and the features that tell them apart."""
     others = _lookalikes(species, risk)
     if not others:
         return
     open_it = bool(risk and risk.level in ("deadly", "poisonous"))
-    with st.expander(f"Compare {as_text(species)} with its dangerous look-alikes", expanded=open_it,
-                     icon=":material/compare_arrows:"):
-        st.caption("Check every feature on the specimen itself; a photo rarely shows the base of the stem, "
-                   "the spore print or the smell.")
+    with st.expander(
+        f"Compare {as_text(species)} with its dangerous look-alikes", expanded=open_it, icon=":material/compare_arrows:"
+    ):
+        st.caption(
+            "Check every feature on the specimen itself; a photo rarely shows the base of the stem, "
+            "the spore print or the smell."
+        )
         for column, name in zip(st.columns(1 + len(others)), [species, *others]):
             with column:
                 _species_card(name)

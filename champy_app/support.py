@@ -114,7 +114,9 @@ def identification_bytes(result: Identification) -> int:
     return photo + sum(image.nbytes for image in result.overlays)
 
 
-IDENTIFICATIONS: ResultCache[Identification] = ResultCache(RESULTS_CACHE_BYTES, RESULTS_CACHE_TTL_S, identification_bytes)
+IDENTIFICATIONS: ResultCache[Identification] = ResultCache(
+    RESULTS_CACHE_BYTES, RESULTS_CACHE_TTL_S, identification_bytes
+)
 """Recent identifications of this server process, by photo content and model: display-size images and the answer."""
 
 
@@ -193,7 +195,9 @@ def species_figure(species: list) -> go.Figure:
 
 def genus_frame(genera: list) -> pd.DataFrame:
     """The genus roll-up as a table: genus and probability (%)."""
-    return pd.DataFrame({"genus": [g.name for g in genera], "probability (%)": [round(100 * g.probability, 1) for g in genera]})
+    return pd.DataFrame(
+        {"genus": [g.name for g in genera], "probability (%)": [round(100 * g.probability, 1) for g in genera]}
+    )
 
 
 def total_ms(timings_ms: dict[str, float]) -> float:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy_app import safety as app_safety
-from champy_app import support
 from champy import card_sections as sections
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models
+from champy_app import safety as app_safety
+from champy_app import support
 
 
 def show_training_instructions(shipped_backbones: set[str]) -> None:
     """How to produce the study's networks that are not in `models/`, folded away at the bottom of the page."""
-    missing = {backbone: name for backbone, name in support.STUDY_BACKBONES.items() if backbone not in shipped_backbones}
+    missing = {
+        backbone: name for backbone, name in support.STUDY_BACKBONES.items() if backbone not in shipped_backbones
+    }
     if not missing:
         return
     with st.expander(f"Train the study's other networks ({', '.join(missing.values())})"):
@@ -49,8 +51,10 @@ def show_model_column(column, name: str, result) -> None:
 
 def show_agreement(results: dict) -> None:
     """One line: do the models name the same species?"""
-    answers = {name: support.as_text(result.species[0].name if result.species else result.answer)
-               for name, result in results.items()}
+    answers = {
+        name: support.as_text(result.species[0].name if result.species else result.answer)
+        for name, result in results.items()
+    }
     if len(set(answers.values())) == 1:
         st.info(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from champy_app import support
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
 from champy.photo_gallery import first_photo_per_species, licensed_photos
+from champy_app import support
 
 PHOTOS_PER_ROW = 4
 
@@ -30,8 +30,9 @@ def show_classes(model_name: str) -> list[str]:
         f"({support.as_text(largest['class'])}) down to {smallest['total']} ({support.as_text(smallest['class'])}); "
         f"{counts['total'].sum()} photos in all."
     )
-    st.plotly_chart(sections.class_balance_figure(card), width="stretch", config=support.STATIC_CHART,
-                    key="class_balance")
+    st.plotly_chart(
+        sections.class_balance_figure(card), width="stretch", config=support.STATIC_CHART, key="class_balance"
+    )
     with st.expander("The classes as a table"):
         st.dataframe(counts, hide_index=True, width="stretch")
     return counts["class"].tolist()
@@ -40,7 +41,9 @@ def show_classes(model_name: str) -> list[str]:
 def photo_grid(photos: pd.DataFrame, caption) -> None:
     """`photos` in rows of `PHOTOS_PER_ROW` (stacked on a phone), each with `caption(row)` and its source link."""
     for start in range(0, len(photos), PHOTOS_PER_ROW):
-        for column, (_, photo) in zip(st.columns(PHOTOS_PER_ROW), photos.iloc[start : start + PHOTOS_PER_ROW].iterrows()):
+        for column, (_, photo) in zip(
+            st.columns(PHOTOS_PER_ROW), photos.iloc[start : start + PHOTOS_PER_ROW].iterrows()
+        ):
             column.image(str(photo["file"]), caption=caption(photo), width="stretch")
             if photo["url"]:
                 column.caption(f"[source]({photo['url']})")
@@ -58,8 +61,12 @@ def show_class_gallery(catalogue: pd.DataFrame, classes: list[str]) -> None:
 
 def show_samples(catalogue: pd.DataFrame, classes: list[str]) -> None:
     st.subheader("Every licensed photo of a species")
-    species = st.selectbox("Species", support.species_choices(catalogue, classes), key="sample_species",
-                           help="The model's own classes come first, then every other species with licensed photos.")
+    species = st.selectbox(
+        "Species",
+        support.species_choices(catalogue, classes),
+        key="sample_species",
+        help="The model's own classes come first, then every other species with licensed photos.",
+    )
     photo_grid(catalogue[catalogue["species"] == species], support.photo_caption)
 
 

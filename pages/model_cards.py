@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from champy_app import support
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
+from champy_app import support
 
 
 def show_summary(name: str, card: dict) -> None:
@@ -27,12 +27,15 @@ def show_limitations(card: dict) -> None:
     confusions = sections.dangerous_confusions(card)
     if confusions:
         st.markdown("On the test photos, this model named these toxic species as an edible one:")
-        st.markdown("\n".join(
-            f"- :red[**{support.as_text(c.true_name)}** ({c.true_status})] named *{support.as_text(c.predicted_name)}* "
-            f"({c.predicted_status}): "
-            f"{c.photos} of its {c.support} test photos"
-            for c in confusions
-        ))
+        st.markdown(
+            "\n".join(
+                f"- :red[**{support.as_text(c.true_name)}** ({c.true_status})] "
+                f"named *{support.as_text(c.predicted_name)}* "
+                f"({c.predicted_status}): "
+                f"{c.photos} of its {c.support} test photos"
+                for c in confusions
+            )
+        )
     else:
         st.markdown("No test photo of a toxic species was named as an edible one (see the matrix below).")
     st.markdown(
@@ -76,8 +79,9 @@ def show_evaluation(card: dict) -> None:
     st.plotly_chart(support.per_class_figure(card), width="stretch", config=support.STATIC_CHART, key="per_class")
     st.markdown("**Confusion matrix** (test photos; rows: the true class, columns: what the model answered)")
     normalise = st.toggle("Show each true class's row as shares", key="normalise_confusion")
-    st.plotly_chart(sections.confusion_figure(card, normalise), width="stretch", config=support.STATIC_CHART,
-                    key="confusion")
+    st.plotly_chart(
+        sections.confusion_figure(card, normalise), width="stretch", config=support.STATIC_CHART, key="confusion"
+    )
 
 
 def show_training(card: dict) -> None:
@@ -87,13 +91,22 @@ def show_training(card: dict) -> None:
         st.info("This card records no training history.")
         return
     accuracy, loss = st.columns(2)
-    accuracy.plotly_chart(support.training_figure(history, "accuracy"), width="stretch", config=support.STATIC_CHART,
-                          key="accuracy_curve")
-    loss.plotly_chart(support.training_figure(history, "loss"), width="stretch", config=support.STATIC_CHART,
-                      key="loss_curve")
+    accuracy.plotly_chart(
+        support.training_figure(history, "accuracy"), width="stretch", config=support.STATIC_CHART, key="accuracy_curve"
+    )
+    loss.plotly_chart(
+        support.training_figure(history, "loss"), width="stretch", config=support.STATIC_CHART, key="loss_curve"
+    )
     with st.expander("Training settings, calibration, unknown-species threshold and software versions"):
-        st.json({"training settings": card.get("training", {}).get("config"), "calibration": card.get("calibration"),
-                 "unknown species": card.get("open_set"), "versions": card.get("versions")}, expanded=False)
+        st.json(
+            {
+                "training settings": card.get("training", {}).get("config"),
+                "calibration": card.get("calibration"),
+                "unknown species": card.get("open_set"),
+                "versions": card.get("versions"),
+            },
+            expanded=False,
+        )
 
 
 def main() -> None:

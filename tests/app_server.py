@@ -12,19 +12,25 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import requests
 
-from champy_app.support import RESULT_CAPTION
 from champy.paths import PROJECT_ROOT
+from champy_app.support import RESULT_CAPTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 APP_SCRIPT = PROJECT_ROOT / "app.py"
 
@@ -37,14 +43,32 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_app(env: dict[str, str] | None = None, startup_seconds: float = 120.0,
-                script: Path = APP_SCRIPT) -> Iterator[str]:
+def serving_app(
+    env: dict[str, str] | None = None, startup_seconds: float = 120.0, script: Path = APP_SCRIPT
+) -> Iterator[str]:
     """Run `streamlit run <script>` (the app by default) on 127.0.0.1 (a free port) for the duration; yields its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true"]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+    ]
+    server = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(server, f"{url}/_stcore/health", startup_seconds)
@@ -107,8 +131,9 @@ def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
 
 
-def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str = RESULT_CAPTION,
-                    drawn: bool = False) -> float:
+def upload_and_wait(
+    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str = RESULT_CAPTION, drawn: bool = False
+) -> float:
     """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
 
     Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from locations import LANDSCAPE_PHOTO as LANDSCAPE  # 384 x 288
 from locations import PORTRAIT_PHOTO as PORTRAIT  # 288 x 384
+from PIL import Image
+
 EXIF_ORIENTATION = 0x0112
 
 
@@ -52,13 +52,19 @@ def png_claiming(width: int, height: int, complete: bool) -> bytes:
     rows = height if complete else 1
     raw = (b"\x00" + bytes((width + 7) // 8)) * rows
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(raw, 9))
-            + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(raw, 9))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _pdf() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def _zip_of(photo: Path) -> bytes:
@@ -94,7 +100,7 @@ def _bad_cases(photo: Image.Image, jpeg: bytes) -> dict[str, tuple[bytes, str]]:
         "corrupt.jpg": (jpeg[:2] + bytes(range(256)) * 40, "not an image"),
         "truncated.png": (png[: len(png) // 2], "truncated"),
         "corrupt.png": (_corrupt_png(png), "not an image"),
-        "notes.jpg": ("Field notes: cap 8 cm, gills free, ring present.\n".encode(), "not an image"),
+        "notes.jpg": (b"Field notes: cap 8 cm, gills free, ring present.\n", "not an image"),
         "page.jpg": (b"<!doctype html><html><body><img src='x.jpg'></body></html>", "not an image"),
         "document.jpg": (_pdf(), "not an image"),
         "archive.jpg": (_zip_of(PORTRAIT), "not an image"),
@@ -146,4 +152,6 @@ def write_matrix(folder: Path) -> list[Case]:
 
 def large_phone_photo() -> bytes:
     """A real photo enlarged to 12000 x 9000 (108 MP, as a high-end phone takes), as a JPEG."""
-    return _encoded(Image.open(LANDSCAPE).convert("L").resize((12000, 9000), Image.Resampling.NEAREST), "JPEG", quality=70)
+    return _encoded(
+        Image.open(LANDSCAPE).convert("L").resize((12000, 9000), Image.Resampling.NEAREST), "JPEG", quality=70
+    )

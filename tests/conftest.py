@@ -8,9 +8,9 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from locations import FIXTURE_GBIF, sample_photos
@@ -22,12 +22,31 @@ OCCURRENCE_JSON = (
 )
 DWC, DC, GBIF_TERMS = "http://rs.tdwg.org/dwc/terms/", "http://purl.org/dc/terms/", "http://rs.gbif.org/terms/1.0/"
 # Core columns in an unusual order; basisOfRecord exists only as a meta.xml default.
-CORE_COLUMNS = (("gbifID", GBIF_TERMS), ("species", GBIF_TERMS), ("decimalLongitude", DWC), ("eventDate", DWC),
-                ("family", DWC), ("kingdom", DWC), ("countryCode", DWC), ("genus", DWC), ("order", DWC),
-                ("decimalLatitude", DWC), ("class", DWC), ("phylum", DWC), ("license", DC))
+CORE_COLUMNS = (
+    ("gbifID", GBIF_TERMS),
+    ("species", GBIF_TERMS),
+    ("decimalLongitude", DWC),
+    ("eventDate", DWC),
+    ("family", DWC),
+    ("kingdom", DWC),
+    ("countryCode", DWC),
+    ("genus", DWC),
+    ("order", DWC),
+    ("decimalLatitude", DWC),
+    ("class", DWC),
+    ("phylum", DWC),
+    ("license", DC),
+)
 # Multimedia: the URL first, the core id last, `type` filled only where GBIF's JSON leaves `format` out.
-MEDIA_COLUMNS = (("identifier", DC), ("license", DC), ("type", DC), ("format", DC), ("creator", DC),
-                 ("rightsHolder", DC), ("gbifID", GBIF_TERMS))
+MEDIA_COLUMNS = (
+    ("identifier", DC),
+    ("license", DC),
+    ("type", DC),
+    ("format", DC),
+    ("creator", DC),
+    ("rightsHolder", DC),
+    ("gbifID", GBIF_TERMS),
+)
 
 
 def gbif_records() -> list[dict]:
@@ -40,13 +59,15 @@ def _meta_xml() -> str:
     media = "\n".join(f'    <field index="{i}" term="{ns}{name}"/>' for i, (name, ns) in enumerate(MEDIA_COLUMNS))
     media = media.replace(f'term="{DC}type"', f'default="StillImage" term="{DC}type"')
     return f"""<archive xmlns="http://rs.tdwg.org/dwc/text/" metadata="metadata.xml">
-  <core encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" ignoreHeaderLines="1" rowType="{DWC}Occurrence">
+  <core encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy=""
+        ignoreHeaderLines="1" rowType="{DWC}Occurrence">
     <files><location>occurrence.txt</location></files>
     <id index="0"/>
 {core}
     <field default="HUMAN_OBSERVATION" term="{DWC}basisOfRecord"/>
   </core>
-  <extension encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy="" ignoreHeaderLines="1" rowType="{GBIF_TERMS}Multimedia">
+  <extension encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" fieldsEnclosedBy=""
+             ignoreHeaderLines="1" rowType="{GBIF_TERMS}Multimedia">
     <files><location>multimedia.txt</location></files>
     <coreid index="{len(MEDIA_COLUMNS) - 1}"/>
 {media}
@@ -59,17 +80,31 @@ def _row(values: list[object]) -> str:
     return "\t".join("" if v is None else str(v).replace("\t", " ").replace("\n", " ") for v in values) + "\n"
 
 
-def write_fungi_archive(target: Path, url: Callable[[str], str] = lambda u: u, records: list[dict] | None = None) -> Path:
+def write_fungi_archive(
+    target: Path, url: Callable[[str], str] = lambda u: u, records: list[dict] | None = None
+) -> Path:
     """A GBIF-style DwC-A zip (core + Multimedia, files in a sub-folder) of `records` (default: all the recorded
     ones); `url` maps each image URL."""
     records = gbif_records() if records is None else records
     occurrences = _row([name for name, _ in CORE_COLUMNS]) + "".join(
-        _row([r.get(name) for name, _ in CORE_COLUMNS]) for r in records)
+        _row([r.get(name) for name, _ in CORE_COLUMNS]) for r in records
+    )
     media = _row([name for name, _ in MEDIA_COLUMNS]) + "".join(
-        _row([url(m["identifier"]) if name == "identifier" else
-              r["gbifID"] if name == "gbifID" else
-              None if name == "type" and "format" not in m else m.get(name) for name, _ in MEDIA_COLUMNS])
-        for r in records for m in r.get("media", []))
+        _row(
+            [
+                url(m["identifier"])
+                if name == "identifier"
+                else r["gbifID"]
+                if name == "gbifID"
+                else None
+                if name == "type" and "format" not in m
+                else m.get(name)
+                for name, _ in MEDIA_COLUMNS
+            ]
+        )
+        for r in records
+        for m in r.get("media", [])
+    )
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("export/meta.xml", _meta_xml())
         archive.writestr("export/occurrence.txt", occurrences)
@@ -114,8 +149,14 @@ class _PhotoHandler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = "image/jpeg", length: int | None = None,
-              headers: dict | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "image/jpeg",
+        length: int | None = None,
+        headers: dict | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -151,11 +192,26 @@ class _PhotoHandler(BaseHTTPRequestHandler):
 
 
 def served_build_command(tmp_path: Path, server: PhotoServer) -> tuple[list[str], Path]:
-    """`champy dataset build` arguments for a two-species archive whose photos `server` serves, and the output folder."""
+    """`champy dataset build` arguments for a two-species archive whose photos `server` serves, and the output."""
     archive = write_fungi_archive(tmp_path / "export.zip", url=lambda u: f"{server.base}/photo/{Path(u).name}")
     out = tmp_path / "dataset"
-    command = ["dataset", "build", "--archive", str(archive), "--out", str(out), "--classes", "2", "--per-class", "12",
-               "--min-per-class", "1", "--workers", "4", "--quiet"]
+    command = [
+        "dataset",
+        "build",
+        "--archive",
+        str(archive),
+        "--out",
+        str(out),
+        "--classes",
+        "2",
+        "--per-class",
+        "12",
+        "--min-per-class",
+        "1",
+        "--workers",
+        "4",
+        "--quiet",
+    ]
     return command, out
 
 

@@ -11,17 +11,36 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from badinputs import LANDSCAPE, PORTRAIT, animated_gif
 from hypothesis import strategies as st
+from locations import DWCA_SAMPLES, FIXTURE_GBIF
 from PIL import Image
 
-from badinputs import LANDSCAPE, PORTRAIT, animated_gif
-from locations import DWCA_SAMPLES, FIXTURE_GBIF
 from champy.data.dwca import Archive, ArchiveError, parse_meta
 from champy.errors import BadImageError
 from champy.images import load_image
 
-XML_PIECES = ("<", ">", "/>", '"', "=", "&", "&amp;", 'index="', 'index="-1"', 'index="99999999999"', "<field ",
-              "<core ", "</core>", "<files>", "<location>", 'ignoreHeaderLines="', 'fieldsTerminatedBy="', "\\t", "\x00")
+XML_PIECES = (
+    "<",
+    ">",
+    "/>",
+    '"',
+    "=",
+    "&",
+    "&amp;",
+    'index="',
+    'index="-1"',
+    'index="99999999999"',
+    "<field ",
+    "<core ",
+    "</core>",
+    "<files>",
+    "<location>",
+    'ignoreHeaderLines="',
+    'fieldsTerminatedBy="',
+    "\\t",
+    "\x00",
+)
 SMALL_SIDE = 96  # small seeds keep each decode fast, so many mutations fit in a short run
 
 
@@ -41,10 +60,13 @@ def _seed_images() -> dict[str, bytes]:
 
 SEED_IMAGES = _seed_images()
 # Real archives (python-dwca-reader samples): a core with an extension, and a core alone.
-SEED_ARCHIVES = {path.name: path.read_bytes() for path in (
-    DWCA_SAMPLES / "dwca-star-test-archive.zip",
-    DWCA_SAMPLES / "dwca-simple-test-archive.zip",
-)}
+SEED_ARCHIVES = {
+    path.name: path.read_bytes()
+    for path in (
+        DWCA_SAMPLES / "dwca-star-test-archive.zip",
+        DWCA_SAMPLES / "dwca-simple-test-archive.zip",
+    )
+}
 SEED_METAS = {name: zipfile.ZipFile(io.BytesIO(data)).read("meta.xml") for name, data in SEED_ARCHIVES.items()}
 SEED_METAS["gbif-amblyomma"] = (FIXTURE_GBIF / "gbif_download_meta.xml").read_bytes()
 
@@ -53,8 +75,11 @@ SEED_METAS["gbif-amblyomma"] = (FIXTURE_GBIF / "gbif_download_meta.xml").read_by
 def mutated(draw, seed: bytes | str, max_edits: int = 8):
     """`seed` with a few random edits: overwrite, insert or delete a run, or cut the end off."""
     data = bytearray(seed.encode("utf-8") if isinstance(seed, str) else seed)
-    alphabet = st.binary(min_size=1, max_size=8) if isinstance(seed, bytes) else st.one_of(
-        st.text(min_size=1, max_size=8), st.sampled_from(XML_PIECES)).map(str.encode)
+    alphabet = (
+        st.binary(min_size=1, max_size=8)
+        if isinstance(seed, bytes)
+        else st.one_of(st.text(min_size=1, max_size=8), st.sampled_from(XML_PIECES)).map(str.encode)
+    )
     for _ in range(draw(st.integers(1, max_edits))):
         position = draw(st.integers(0, max(0, len(data) - 1)))
         kind = draw(st.sampled_from(("overwrite", "insert", "delete", "cut")))
@@ -78,9 +103,11 @@ def check_image_decoding(data: bytes) -> None:
     try:
         image = load_image(data, name="fuzzed")
     except BadImageError as exc:
-        assert str(exc).startswith("fuzzed: ") and "\n" not in str(exc)
+        message = str(exc)
+    else:
+        assert image.mode == "RGB" and image.width >= 1 and image.height >= 1
         return
-    assert image.mode == "RGB" and image.width >= 1 and image.height >= 1
+    assert message.startswith("fuzzed: ") and "\n" not in message
 
 
 def mutated_metas():

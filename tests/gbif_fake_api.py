@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-
 from locations import FIXTURE_GBIF
 
 from champy.gbif import GbifSettings

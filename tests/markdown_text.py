@@ -1,4 +1,4 @@
-"""What a reader sees of markdown that `champy_app.support.as_text` escaped: the backslash escapes and link breaks gone."""
+"""What a reader sees of markdown escaped by `champy_app.support.as_text`: no backslash escapes, no link breaks."""
 
 from __future__ import annotations
 

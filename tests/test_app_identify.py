@@ -10,11 +10,11 @@ from locations import BOLETUS_PHOTO, BOLETUS_SECOND_VIEW, FIXTURE_NOT_FUNGI, SAM
 from markdown_text import shown_text
 from streamlit.testing.v1 import AppTest
 
-from champy_app.safety import BANNERS
-from champy_app.support import HEAT_SCALE_HTML, edibility_badge
 from champy.edibility import DISCLAIMER
 from champy.inference import DEFAULT_MODEL, identify, load_model
 from champy.paths import PROJECT_ROOT
+from champy_app.safety import BANNERS
+from champy_app.support import HEAT_SCALE_HTML, edibility_badge
 
 MUSHROOM_PHOTO = BOLETUS_PHOTO
 SECOND_VIEW = BOLETUS_SECOND_VIEW

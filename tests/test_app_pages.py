@@ -10,12 +10,12 @@ import pandas as pd
 from locations import BOLETUS_PHOTO
 from streamlit.testing.v1 import AppTest
 
-from champy_app.safety import BANNERS
-from champy_app.support import STUDY_BACKBONES, model_card, percent, photo_caption
 from champy.card_sections import Confusion, dangerous_confusions
 from champy.inference import DEFAULT_MODEL, available_models
-from champy.photo_gallery import GALLERY_FOLDERS, licensed_photos
 from champy.paths import PROJECT_ROOT
+from champy.photo_gallery import GALLERY_FOLDERS, licensed_photos
+from champy_app.safety import BANNERS
+from champy_app.support import STUDY_BACKBONES, model_card, percent, photo_caption
 
 PHOTO = BOLETUS_PHOTO
 RUN_TIMEOUT = 180
@@ -42,7 +42,9 @@ def test_compare_runs_every_shipped_model_on_one_photo() -> None:
     metrics = app.dataframe[0].value.set_index("figure")
     assert metrics.columns.tolist() == available_models()
     default_card = model_card(DEFAULT_MODEL)
-    assert metrics.loc["Top-1 accuracy, all test photos", DEFAULT_MODEL] == percent(default_card["metrics"]["test"]["top1"])
+    assert metrics.loc["Top-1 accuracy, all test photos", DEFAULT_MODEL] == percent(
+        default_card["metrics"]["test"]["top1"]
+    )
     known_top1 = default_card["metrics"]["test_known_species_only"]["top1"]
     assert metrics.loc["Top-1 accuracy, known species only", DEFAULT_MODEL] == percent(known_top1)
     shipped = {model_card(name)["backbone"] for name in available_models()}
@@ -79,8 +81,14 @@ def test_model_card_page_draws_the_card() -> None:
     assert app.selectbox(key="card_model").value == DEFAULT_MODEL
     card = model_card(DEFAULT_MODEL)
     headings = [heading.value for heading in app.subheader]
-    for section in ("Intended use", "Out-of-scope use", "Limitations and known dangerous confusions",
-                    "Training data and licences", "Evaluation", "Training"):
+    for section in (
+        "Intended use",
+        "Out-of-scope use",
+        "Limitations and known dangerous confusions",
+        "Training data and licences",
+        "Evaluation",
+        "Training",
+    ):
         assert section in headings
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Top-1 accuracy, known species only"] == percent(card["metrics"]["test_known_species_only"]["top1"])
@@ -136,8 +144,9 @@ def test_dataset_page_shows_class_balance_and_credited_photos() -> None:
     shown = dict(zip(trace_values(balance, 0, "y"), trace_values(balance, 0, "x")))
     assert shown == {label["name"]: label["count"]["train"] for label in card["labels"]}
 
-    catalogue = pd.concat([pd.read_csv(folder / "photos.csv", dtype=str, keep_default_na=False)
-                           for folder in GALLERY_FOLDERS])
+    catalogue = pd.concat(
+        [pd.read_csv(folder / "photos.csv", dtype=str, keep_default_na=False) for folder in GALLERY_FOLDERS]
+    )
     with_photos = [name for name in classes["class"] if name in set(catalogue["species"])]
     assert {"Amanita virosa", "Boletus edulis"} <= set(with_photos)  # a reference photo and a sample photo
     class_gallery = [image.captions[0].split(" · ")[0] for image in app.image[: len(with_photos)]]
@@ -147,5 +156,7 @@ def test_dataset_page_shows_class_balance_and_credited_photos() -> None:
     assert species == with_photos[0]  # the model's own classes come first
     shown = licensed_photos()
     shown = shown[shown["species"] == species]
-    assert [image.captions for image in app.image[len(with_photos):]] == [[photo_caption(row)] for _, row in shown.iterrows()]
+    assert [image.captions for image in app.image[len(with_photos) :]] == [
+        [photo_caption(row)] for _, row in shown.iterrows()
+    ]
     assert licensed_photos()["license"].str.match(r"CC|Public domain").all()

@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 
 from champy.paths import PROJECT_ROOT
 
-
 RUN_TIMEOUT = 180
 
 
@@ -49,5 +48,7 @@ def test_grisette_never_looks_safe() -> None:
     assert "Amanita phalloides" in banner or "Amanita virosa" in banner
     badges = [text for text in texts(app.markdown) if "badge[" in text]
     assert badges and not any(":green-badge[" in text for text in badges)
-    assert any(text.startswith("**Amanita virosa") or text.startswith("**Amanita phalloides")
-               for text in texts(app.expander[0].markdown))
+    assert any(
+        text.startswith("**Amanita virosa") or text.startswith("**Amanita phalloides")
+        for text in texts(app.expander[0].markdown)
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from streamlit.runtime.scriptrunner import script_runner
 
-from champy_app.support import cached_model, keep_keras_session, start_warm_up
 from champy.inference import DEFAULT_MODEL
+from champy_app.support import cached_model, keep_keras_session, start_warm_up
 
 
 def test_streamlit_no_longer_clears_the_keras_session_after_a_run() -> None:

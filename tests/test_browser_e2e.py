@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from locations import SHARED_PHOTOS, needs_shared
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
-from champy_app.support import RESULT_CAPTION
 from champy.paths import PROJECT_ROOT
+from champy_app.support import RESULT_CAPTION
 
 sync_api = pytest.importorskip("playwright.sync_api")
 PHOTO = SHARED_PHOTOS / "Amanita_muscaria" / "lan_inat587059976.jpg"
@@ -42,7 +42,9 @@ def test_upload_a_photo_and_read_the_result(tmp_path) -> None:
         occurrence_map = page.locator(".js-plotly-plot .geo").first
         occurrence_map.wait_for(timeout=60_000)
         # country borders drawn from the bundled topojson (one long SVG path)
-        page.wait_for_function("(document.querySelector('.js-plotly-plot .countries path')?.getAttribute('d') || '').length > 10000")
+        page.wait_for_function(
+            "(document.querySelector('.js-plotly-plot .countries path')?.getAttribute('d') || '').length > 10000"
+        )
         assert page.locator(".js-plotly-plot .scattergeo .point").count() == 300  # the offline snapshot's records
         assert any("/app/static/maps/world_" in address for address in requested)
         assert not any("cdn.plot.ly" in address for address in requested)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait, wait_until_drawn
+
 from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -17,7 +17,9 @@ pytestmark = [
 ]
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "layout"
 # Shipped licensed photos: a fly agaric (its occurrence map is drawn from the bundled snapshot) and a cep.
-FLY_AGARIC = PROJECT_ROOT / "data" / "reference_photos" / "Amanita_muscaria" / "wikimedia-amanita-muscaria-fly-agaric.jpg"
+FLY_AGARIC = (
+    PROJECT_ROOT / "data" / "reference_photos" / "Amanita_muscaria" / "wikimedia-amanita-muscaria-fly-agaric.jpg"
+)
 CEP = PROJECT_ROOT / "data" / "sample_photos" / "Boletus_edulis" / "mto_mo1725981.jpg"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1400, "height": 900}}
 OVERFLOW = """() => {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from helpers import held_out_photos
 from locations import SHARED_PHOTOS, needs_shared
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from champy.paths import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -54,8 +54,10 @@ def check_no_green(page) -> None:
 def test_the_green_check_sees_a_green_badge(identify_page) -> None:
     main = identify_page.get_by_test_id("stMain")
     before = main.locator("*").evaluate_all(GREEN_ELEMENTS)
-    main.evaluate("m => { const s = document.createElement('span'); s.id = 'probe';"
-                  " s.style.backgroundColor = 'rgba(33, 195, 84, 0.1)'; m.appendChild(s); }")
+    main.evaluate(
+        "m => { const s = document.createElement('span'); s.id = 'probe';"
+        " s.style.backgroundColor = 'rgba(33, 195, 84, 0.1)'; m.appendChild(s); }"
+    )
     assert main.locator("*").evaluate_all(GREEN_ELEMENTS) == before + 1
     main.evaluate("m => m.querySelector('#probe').remove()")
 

@@ -6,17 +6,18 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image
-
 from helpers import held_out_photos, not_fungi_photos
 from locations import BOLETUS_PHOTO
+from PIL import Image
 
 KEYS = {"image", "model", "verdict", "mushroom_probability", "species", "genus", "warnings", "timings_ms"}
 
 
 def run_cli(*args, cwd=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "champy", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "champy", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,9 @@ def bad_files(tmp_path_factory):
 def test_json_for_good_and_bad_photos(bad_files, tmp_path):
     good = held_out_photos("Amanita muscaria", 1)[0]
     cat = str(not_fungi_photos()[0])
-    bad = [str(bad_files / n) for n in ("empty.jpg", "truncated.jpg", "notes.jpg", "bomb.png")] + [str(bad_files / "missing.jpg")]
+    bad = [str(bad_files / n) for n in ("empty.jpg", "truncated.jpg", "notes.jpg", "bomb.png")] + [
+        str(bad_files / "missing.jpg")
+    ]
     result = run_cli("predict", good, *bad, cat, "--json", "--top-k", "3", "--explain", str(tmp_path / "cams"))
     assert result.returncode == 2
     errors = result.stderr.strip().splitlines()
@@ -45,7 +48,7 @@ def test_json_for_good_and_bad_photos(bad_files, tmp_path):
     answers = json.loads(result.stdout)
     assert [a["image"] for a in answers] == [good, cat]
     for answer in answers:
-        assert KEYS <= set(answer)
+        assert set(answer) >= KEYS
         assert len(answer["species"]) == 3
         assert set(answer["species"][0]) == {"name", "genus", "probability", "edibility"}
         assert set(answer["timings_ms"]) == {"preprocess", "predict", "gradcam"}

@@ -42,17 +42,20 @@ def test_meta_xml_defaults_header_lines_and_sub_folders():
         assert archive.spec.core.width == 235
 
 
-@pytest.mark.parametrize("name, message", [
-    ("dwca-star-test-archive.zip", "not occurrences"),
-    ("dwca-2extensions.zip", "not occurrences"),
-    ("gbif-results.zip", "no Multimedia extension"),
-    ("gbif-results-lacks-s-metadata.zip", "no Multimedia extension"),
-    ("dwca-invalid-lacks-metadata", "no Multimedia extension"),
-    ("dwca-malformed-descriptor", "no Multimedia extension"),
-    ("dwca-utf8-eol-test.zip", "no Multimedia extension"),
-    ("dwca-simple-csv.zip", "no meta.xml"),
-    ("dwca-missing-extension-details", "names no data file"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("dwca-star-test-archive.zip", "not occurrences"),
+        ("dwca-2extensions.zip", "not occurrences"),
+        ("gbif-results.zip", "no Multimedia extension"),
+        ("gbif-results-lacks-s-metadata.zip", "no Multimedia extension"),
+        ("dwca-invalid-lacks-metadata", "no Multimedia extension"),
+        ("dwca-malformed-descriptor", "no Multimedia extension"),
+        ("dwca-utf8-eol-test.zip", "no Multimedia extension"),
+        ("dwca-simple-csv.zip", "no meta.xml"),
+        ("dwca-missing-extension-details", "names no data file"),
+    ],
+)
 def test_archives_without_usable_images_give_a_clear_error(tmp_path, name, message):
     with pytest.raises(ArchiveError, match=message):
         ingest(SAMPLES / name, tmp_path)
@@ -62,8 +65,11 @@ def test_archives_without_usable_images_give_a_clear_error(tmp_path, name, messa
 def test_broken_and_foreign_files_give_a_clear_error(tmp_path):
     truncated = tmp_path / "cut.zip"
     truncated.write_bytes((SAMPLES / "gbif-results.zip").read_bytes()[:20_000])
-    for bad, message in ((truncated, "not a readable zip"), (FIXTURE_GBIF / "gbif_download_meta.xml", "not a readable zip"),
-                         (tmp_path / "missing.zip", "not found")):
+    for bad, message in (
+        (truncated, "not a readable zip"),
+        (FIXTURE_GBIF / "gbif_download_meta.xml", "not a readable zip"),
+        (tmp_path / "missing.zip", "not found"),
+    ):
         with pytest.raises(ArchiveError, match=message):
             ingest(bad, tmp_path / "out")
 
@@ -91,15 +97,17 @@ def test_column_order_missing_headers_and_folders_do_not_change_the_result(tmp_p
     lines = (folder / "occurrence.txt").read_text(encoding="utf-8").split("\n")
     width = len(lines[0].split("\t"))
     (folder / "occurrence.txt").write_text(
-        "\n".join("\t".join(reversed(line.split("\t"))) for line in lines[1:] if line), encoding="utf-8")
+        "\n".join("\t".join(reversed(line.split("\t"))) for line in lines[1:] if line), encoding="utf-8"
+    )
     core, rest = meta.split("</core>", 1)
     for index in range(width):
         core = core.replace(f'index="{index}"', f'index="@{width - 1 - index}"')
     core = core.replace('index="@', 'index="').replace('ignoreHeaderLines="1"', 'ignoreHeaderLines="0"', 1)
     (folder / "meta.xml").write_text(core + "</core>" + rest)
     ingest(tmp_path / "unpacked", tmp_path / "folder")
-    pd.testing.assert_frame_equal(_table(tmp_path / "zip" / "images.parquet"),
-                                  _table(tmp_path / "folder" / "images.parquet"))
+    pd.testing.assert_frame_equal(
+        _table(tmp_path / "zip" / "images.parquet"), _table(tmp_path / "folder" / "images.parquet")
+    )
 
 
 def test_fungi_archive_values_match_the_gbif_records(fungi_archive, tmp_path):
@@ -137,12 +145,18 @@ def test_selection_is_balanced_deterministic_and_filtered(fungi_archive, tmp_pat
     genus = select_images(tmp_path, SelectionRules(rank="genus", classes=10, per_class=50, min_per_class=1))
     assert genus["rejected"] == {"not Fungi": 1, "no genus": 2}
     assert pd.read_parquet(tmp_path / "selected.parquet")["label"].value_counts().to_dict() == {
-        "Amanita": 50, "Fabisporus": 2, "Favolus": 1, "Laetiporus": 1, "Phlyctis": 1}
+        "Amanita": 50,
+        "Fabisporus": 2,
+        "Favolus": 1,
+        "Laetiporus": 1,
+        "Phlyctis": 1,
+    }
 
     blacklist = tmp_path / "hosts.txt"
     blacklist.write_text("# Danish fungal atlas\nsvampe.databasen.org/uploads\n")
-    report = select_images(tmp_path, SelectionRules(classes=10, per_class=500, min_per_class=1,
-                                                    blacklist=tuple(load_blacklist(blacklist))))
+    report = select_images(
+        tmp_path, SelectionRules(classes=10, per_class=500, min_per_class=1, blacklist=tuple(load_blacklist(blacklist)))
+    )
     assert report["rejected"]["blacklisted host"] == 4
     free = select_images(tmp_path, SelectionRules(classes=10, per_class=500, min_per_class=1, free_licences_only=True))
     assert free["rejected"]["licence"] == 29  # 15 "All rights reserved", 14 CC BY-NC (4 inherit the record licence)
@@ -160,8 +174,12 @@ def test_licence_filter_on_real_multimedia_licences():
 
 
 def test_default_blacklist_blocks_herbarium_hosts_only(fungi_archive, tmp_path):
-    blocked = ["http://data.huh.harvard.edu/x.jpg", "https://bryophyte.mycoportal.org/a.jpg",
-               "https://mediaphoto.mnhn.fr/media/1.jpg", "https://oxalis.br.fgov.be/images/2.jpg"]
+    blocked = [
+        "http://data.huh.harvard.edu/x.jpg",
+        "https://bryophyte.mycoportal.org/a.jpg",
+        "https://mediaphoto.mnhn.fr/media/1.jpg",
+        "https://oxalis.br.fgov.be/images/2.jpg",
+    ]
     kept = ["https://mediaphoto.mnhn.fr/other/1.jpg", "https://notmycoportal.org/a.jpg", "https://arter.dk/media/a.jpg"]
     folder = tmp_path / "archive"
     with zipfile.ZipFile(fungi_archive) as archive:
@@ -171,8 +189,9 @@ def test_default_blacklist_blocks_herbarium_hosts_only(fungi_archive, tmp_path):
     rows = [line.replace(line.split("\t")[0], url, 1) for line, url in zip(amanita, blocked + kept)]
     (folder / "export" / "multimedia.txt").write_text("\n".join([media[0], *rows]) + "\n")
     ingest(folder, tmp_path / "out")
-    report = select_images(tmp_path / "out", SelectionRules(per_class=100, min_per_class=1,
-                                                            blacklist=tuple(load_blacklist(None))))
+    report = select_images(
+        tmp_path / "out", SelectionRules(per_class=100, min_per_class=1, blacklist=tuple(load_blacklist(None)))
+    )
     assert report["rejected"] == {"blacklisted host": len(blocked)} and report["selected"] == len(kept)
     shutil.rmtree(folder)
 

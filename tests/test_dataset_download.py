@@ -22,22 +22,33 @@ from champy.data.selection import SelectionRules, select_images
 
 KINDS = ("photo", "404", "flaky", "busy", "slow", "truncated", "cut", "html")
 FAST_RETRY = RetryPolicy(attempts=2, backoff=0.01, read_timeout=0.5)
-EXPECTED_FAILURE = {"404": "HTTP 404", "busy": "HTTP 429 after 2 attempts", "slow": "Timeout after 2 attempts",
-                    "truncated": "truncated", "cut": "after 2 attempts", "html": "not an image"}
+EXPECTED_FAILURE = {
+    "404": "HTTP 404",
+    "busy": "HTTP 429 after 2 attempts",
+    "slow": "Timeout after 2 attempts",
+    "truncated": "truncated",
+    "cut": "after 2 attempts",
+    "html": "not an image",
+}
 
 
 def _small_records() -> list[dict]:
     """The fungal records with a genus of the two small responses, plus the first three Amanita records."""
     records = gbif_records()
-    others = [r for r in records if r["kingdom"] == "Fungi" and r.get("genus") and r.get("species") != "Amanita muscaria"]
+    others = [
+        r for r in records if r["kingdom"] == "Fungi" and r.get("genus") and r.get("species") != "Amanita muscaria"
+    ]
     return others + records[:3]
 
 
 def _dataset(folder: Path, server, kind_of, records=None, **rules) -> pd.DataFrame:
     numbers = count()
     folder.mkdir(parents=True, exist_ok=True)
-    archive = write_fungi_archive(folder / "export.zip", records=records or _small_records(),
-                                  url=lambda u: f"{server.base}/{kind_of(next(numbers))}/{Path(u).name}")
+    archive = write_fungi_archive(
+        folder / "export.zip",
+        records=records or _small_records(),
+        url=lambda u: f"{server.base}/{kind_of(next(numbers))}/{Path(u).name}",
+    )
     ingest(archive, folder)
     select_images(folder, SelectionRules(**{"rank": "genus", "per_class": 100, "min_per_class": 1, **rules}))
     return pd.read_parquet(folder / "selected.parquet")
@@ -81,17 +92,22 @@ def test_shards_split_the_work_by_occurrence(tmp_path, photo_server):
 
 def test_hostile_taxon_names_stay_inside_the_dataset(tmp_path, photo_server):
     hostile = []
-    for record, names in zip(_small_records(), [
-        {"species": "../../../escaped", "genus": ".."}, {"family": "a/b\\c", "order": "/etc/passwd"},
-        {"genus": "nul\x00byte", "species": "Ωmega ünïcode \u202e"}, {"phylum": "  ", "class": "CON"},
-    ]):
+    for record, names in zip(
+        _small_records(),
+        [
+            {"species": "../../../escaped", "genus": ".."},
+            {"family": "a/b\\c", "order": "/etc/passwd"},
+            {"genus": "nul\x00byte", "species": "Ωmega ünïcode \u202e"},
+            {"phylum": "  ", "class": "CON"},
+        ],
+    ):
         record = copy.deepcopy(record)
         record.update(names)
         hostile.append(record)
     out = tmp_path / "out"
     selected = _dataset(out, photo_server, lambda i: "photo", records=hostile, rank="species")
     download_images(out, DownloadOptions(workers=2, progress=False))
-    written = [p for p in tmp_path.rglob("*.jpg")]
+    written = list(tmp_path.rglob("*.jpg"))
     assert written and all(p.resolve().is_relative_to((out / "Fungi").resolve()) for p in written)
     assert sorted(p.relative_to(out).as_posix() for p in written) == sorted(selected["path"])
     parts = {part for path in selected["path"] for part in path.split("/")}
@@ -102,8 +118,10 @@ def test_hostile_taxon_names_stay_inside_the_dataset(tmp_path, photo_server):
 def test_kill_9_mid_download_leaves_no_corrupt_file_and_a_rerun_completes(tmp_path, photo_server):
     photo_server.delay = 0.3
     selected = _dataset(tmp_path, photo_server, lambda i: "slow")
-    script = ("import sys; from champy.data.download import DownloadOptions, download_images; "
-              "download_images(sys.argv[1], DownloadOptions(workers=2, progress=False))")
+    script = (
+        "import sys; from champy.data.download import DownloadOptions, download_images; "
+        "download_images(sys.argv[1], DownloadOptions(workers=2, progress=False))"
+    )
     child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=Path(__file__).parent.parent)
     deadline = time.monotonic() + 60
     while len(list((tmp_path / "Fungi").rglob("*.jpg"))) < 3 and time.monotonic() < deadline:

@@ -25,7 +25,7 @@ def _digest(path: Path) -> str:
 def _counts(capsys, step: str) -> dict[str, int]:
     """The counts a step printed, e.g. `gate: scored 2, cached 12, ...` -> {"scored": 2, "cached": 12, ...}."""
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{step}: "))
-    return {key: int(value) for key, value in (item.rsplit(" ", 1) for item in line[len(step) + 2:].split(", "))}
+    return {key: int(value) for key, value in (item.rsplit(" ", 1) for item in line[len(step) + 2 :].split(", "))}
 
 
 @needs_shared(SHARED_NOT_FUNGI)  # the herbarium sheets

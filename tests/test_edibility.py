@@ -11,8 +11,8 @@ from locations import needs_shared
 from champy.edibility import DISCLAIMER, STATUSES, edibility_warnings, is_toxic, lookup
 from champy.edibility.build import build_rows, build_table, main
 from champy.edibility.curated import CURATED_PATH, read_curated, references
-from champy.edibility.sources import SourceEntry
 from champy.edibility.names import canonical_species
+from champy.edibility.sources import SourceEntry
 from champy.edibility.status import EDIBLE_STATUSES
 from champy.edibility.table import TABLE_PATH, load_table
 from champy.errors import ChampyError
@@ -119,10 +119,14 @@ def test_warning_for_a_toxic_candidate() -> None:
 
 def test_warnings_for_an_edible_top_species_with_toxic_lookalikes() -> None:
     warnings = edibility_warnings([("Cantharellus cibarius", 0.8), ("Hygrophoropsis aurantiaca", 0.15)])
-    assert any("dangerous look-alikes" in w and "Omphalotus olearius (Jack O'Lantern), poisonous" in w for w in warnings)
+    assert any(
+        "dangerous look-alikes" in w and "Omphalotus olearius (Jack O'Lantern), poisonous" in w for w in warnings
+    )
     grisette = edibility_warnings([("Amanita vaginata", 0.9)])
-    assert grisette == ["Amanita vaginata (Grisette) has dangerous look-alikes: Amanita phalloides (Death Cap), DEADLY, "
-                        "Amanita virosa (Destroying Angel), DEADLY."]
+    assert grisette == [
+        "Amanita vaginata (Grisette) has dangerous look-alikes: Amanita phalloides (Death Cap), DEADLY, "
+        "Amanita virosa (Destroying Angel), DEADLY."
+    ]
     assert any("could be confused with Hygrophoropsis aurantiaca (poisonous, 15.0%)" in w for w in warnings)
     assert len(warnings) == len(set(warnings)) == 3
 

@@ -68,7 +68,9 @@ def test_architecture_is_the_lite_variant():
     assert len(activations) == 1 + 2 * 16 - 1 + 1  # stem, expand+depthwise per block (block1a has no expand), top
     assert all(float(layer.max_value) == 6.0 for layer in activations)
     assert not [layer for layer in model.layers if isinstance(layer, (keras.layers.Multiply, keras.layers.Activation))]
-    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D)] == ["avg_pool"]
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D)] == [
+        "avg_pool"
+    ]
     # the stage plan: kernel size, stride and width of every block
     for stage_number, stage in enumerate(LITE0_STAGES, start=1):
         first = model.get_layer(f"block{stage_number}a_dwconv")
@@ -77,8 +79,17 @@ def test_architecture_is_the_lite_variant():
         assert model.get_layer(f"block{stage_number}a_project_conv").filters == stage.filters
     assert len(block_names()) == 16
     residuals = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
-    assert residuals == ["block2b_add", "block3b_add", "block4b_add", "block4c_add", "block5b_add", "block5c_add",
-                         "block6b_add", "block6c_add", "block6d_add"]
+    assert residuals == [
+        "block2b_add",
+        "block3b_add",
+        "block4b_add",
+        "block4c_add",
+        "block5b_add",
+        "block5c_add",
+        "block6b_add",
+        "block6c_add",
+        "block6d_add",
+    ]
 
 
 @pytest.mark.parametrize("size", [224, 225, 200])
@@ -165,7 +176,12 @@ def test_keras_lite0_reproduces_the_pytorch_original(tmp_path, imagenet_lite0):
     pytest.importorskip("efficientnet_lite_pytorch")
     from champy.models.convert_lite import convert, packaged_state_path
     from champy.models.lite_reference import (
-        LOGIT_TOLERANCE, compare, keras_logits_model, top_k, torch_lite, torch_logits,
+        LOGIT_TOLERANCE,
+        compare,
+        keras_logits_model,
+        top_k,
+        torch_lite,
+        torch_logits,
     )
 
     written = convert(packaged_state_path(), tmp_path)
@@ -209,7 +225,9 @@ def test_lite1_lite2_scale_lite0_but_keep_the_first_and_last_stage(variant):
     assert [s.repeats for s in stages] == [1, 3, 3, 4, 4, 5, 1]
     widths = [16, 24, 40, 80, 112, 192, 320] if variant is LITE1 else [16, 24, 48, 88, 120, 208, 352]
     assert [s.filters for s in stages] == widths
-    assert [(s.kernel, s.stride, s.expand_ratio) for s in stages] == [(s.kernel, s.stride, s.expand_ratio) for s in LITE0_STAGES]
+    assert [(s.kernel, s.stride, s.expand_ratio) for s in stages] == [
+        (s.kernel, s.stride, s.expand_ratio) for s in LITE0_STAGES
+    ]
     assert variant.finetune_after == "block6e_add"
 
 
@@ -220,8 +238,9 @@ def test_shipped_lite1_lite2_match_the_saved_pytorch_logits(variant):
 
     saved = np.load(FIXTURES / f"lite{variant.name[-1]}_reference_logits.npz")
     batch = np.stack([load_model_input(PROJECT_ROOT / name, variant.size) for name in saved["photos"]])
-    network = keras_logits_from_parts(IMAGENET_WEIGHTS_DIR / variant.notop_weights,
-                                      IMAGENET_WEIGHTS_DIR / variant.head_weights, variant)
+    network = keras_logits_from_parts(
+        IMAGENET_WEIGHTS_DIR / variant.notop_weights, IMAGENET_WEIGHTS_DIR / variant.head_weights, variant
+    )
     ours = network.predict(batch, verbose=0)
     agreement = compare(ours, saved["logits"])
     assert agreement.images == 12 and agreement.faithful
@@ -237,8 +256,10 @@ def test_lite1_lite2_conversion_reproduces_the_shipped_files(tmp_path, variant):
     from champy.models.convert_lite import convert, packaged_state_path
 
     written = convert(packaged_state_path(variant), tmp_path, variant)
-    converted, shipped = (EfficientNetLite(variant, include_top=False, weights=str(path))
-                          for path in (written["notop"], IMAGENET_WEIGHTS_DIR / variant.notop_weights))
+    converted, shipped = (
+        EfficientNetLite(variant, include_top=False, weights=str(path))
+        for path in (written["notop"], IMAGENET_WEIGHTS_DIR / variant.notop_weights)
+    )
     for ours, theirs in zip(converted.weights, shipped.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
     head, shipped_head = np.load(written["head"]), np.load(IMAGENET_WEIGHTS_DIR / variant.head_weights)

@@ -23,8 +23,10 @@ def test_evaluate_scores_the_test_split_recorded_with_the_sample_photos(capsys):
     catalogue = pd.read_csv(SAMPLE_PHOTOS / "photos.csv")
     test = catalogue[catalogue["split"] == "test"]
     n_known = int(test["species"].isin(known).sum())
-    assert lines[0] == (f"{MODEL} on the test split of {SAMPLE_PHOTOS} (as recorded with the photos): "
-                        f"{n_known} photos of known species, {len(test) - n_known} of unseen species")
+    assert lines[0] == (
+        f"{MODEL} on the test split of {SAMPLE_PHOTOS} (as recorded with the photos): "
+        f"{n_known} photos of known species, {len(test) - n_known} of unseen species"
+    )
     assert lines[1].startswith("top-1 ") and "unseen species answered 'unknown'" in lines[1]
     assert 0 < n_known < int(catalogue["species"].isin(known).sum())  # training photos are left out
 

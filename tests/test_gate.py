@@ -17,7 +17,12 @@ from champy.data.labelled import load_labelled
 from champy.image_batch import load_images
 from champy.inference.gate import GATE_INPUT_SIZE, gate_features, gate_file, has_gate
 from champy.inference.gate_fit import (
-    HARD_CATEGORIES, SMALL_CREATURES_CATEGORY, fit_params, negative_photos, source_folds, source_group,
+    HARD_CATEGORIES,
+    SMALL_CREATURES_CATEGORY,
+    fit_params,
+    negative_photos,
+    source_folds,
+    source_group,
 )
 from champy.paths import PROJECT_ROOT
 
@@ -30,7 +35,11 @@ HARD_FLOOR = 0.94
 
 def test_a_source_is_a_repository_class_folder_across_its_splits():
     train = source_group("Oldpel/flower_photos@140ff6f dataset/train/daisy/1.jpg")
-    assert train == source_group("Oldpel/flower_photos@0000000 dataset/val/daisy/2.jpg") == "Oldpel/flower_photos:dataset/daisy"
+    assert (
+        train
+        == source_group("Oldpel/flower_photos@0000000 dataset/val/daisy/2.jpg")
+        == "Oldpel/flower_photos:dataset/daisy"
+    )
     assert source_group("scikit-image==0.26.0 skimage/data/brick.png") == "scikit-image:skimage/data"
 
 
@@ -85,8 +94,18 @@ def test_gate_fitted_without_a_source_rejects_its_photos():
 @needs_shared(SHARED_NOT_FUNGI)
 def test_fit_gate_cli_writes_held_out_figures_per_category(tmp_path):
     out = tmp_path / "gate.json"
-    command = [sys.executable, "-m", "champy", "fit-gate", "--photos", str(PROJECT_ROOT / "data" / "sample_photos"),
-               "--negatives", str(SHARED_NOT_FUNGI), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "champy",
+        "fit-gate",
+        "--photos",
+        str(PROJECT_ROOT / "data" / "sample_photos"),
+        "--negatives",
+        str(SHARED_NOT_FUNGI),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
@@ -95,7 +114,15 @@ def test_fit_gate_cli_writes_held_out_figures_per_category(tmp_path):
 
 
 def test_fit_gate_cli_refuses_a_missing_negatives_folder(tmp_path):
-    command = [sys.executable, "-m", "champy", "fit-gate", "--photos", str(PROJECT_ROOT / "data" / "sample_photos"),
-               "--negatives", str(tmp_path / "absent")]
+    command = [
+        sys.executable,
+        "-m",
+        "champy",
+        "fit-gate",
+        "--photos",
+        str(PROJECT_ROOT / "data" / "sample_photos"),
+        "--negatives",
+        str(tmp_path / "absent"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "absent" in done.stderr

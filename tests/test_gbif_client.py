@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ def test_answers_are_cached_on_disk(fake_gbif: FakeGbifApi, gbif_settings: GbifS
 def test_expired_answers_are_fetched_again(fake_gbif: FakeGbifApi, gbif_settings: GbifSettings) -> None:
     client = GbifClient(gbif_settings)
     url = client.url_for("species/match", {"name": "Amanita muscaria"})
-    stale = datetime.now(timezone.utc) - gbif_settings.max_age - timedelta(minutes=1)
+    stale = datetime.now(UTC) - gbif_settings.max_age - timedelta(minutes=1)
     client.cache.store(url, CachedAnswer({"matchType": "NONE"}, stale))
     assert match_name(client, "Amanita muscaria").key == AMANITA_ACCEPTED_KEY
     assert fake_gbif.count("species/match") == 1
@@ -82,7 +82,7 @@ def test_fresh_cache_answers_without_the_network(tmp_path: Path) -> None:
     client = GbifClient(GbifSettings(api_base=unreachable_api_url(), cache_dir=tmp_path, timeout=2.0))
     url = client.url_for("species/match", {"name": "Helianthus annuus"})
     recorded = load_json(CASSETTES / "species_match_helianthus_annuus.json")
-    client.cache.store(url, CachedAnswer(recorded, datetime.now(timezone.utc)))
+    client.cache.store(url, CachedAnswer(recorded, datetime.now(UTC)))
     body, _, from_cache = client.get_json("species/match", {"name": "Helianthus annuus"})
     assert from_cache and body["usageKey"] == 9206251
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,16 +25,16 @@ def snapshot_time() -> datetime:
     """The snapshot's date from its data: the day of its latest record (the Amanita answer ends on 2024-10-01)."""
     latest = max(read_snapshot(SHIPPED_SNAPSHOT)["eventDate"].str.slice(0, 10))
     assert latest == "2024-10-01"
-    return datetime.fromisoformat(latest).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(latest).replace(tzinfo=UTC)
 
 
 def test_live_records_from_gbif(gbif_settings: GbifSettings) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = get_occurrences("Amanita muscaria", SHIPPED_SNAPSHOT, limit=500, settings=gbif_settings)
     assert (result.source, result.count, result.total_available) == (LIVE, 300, 300)
     assert result.notice is None and not result.from_cache
     assert result.gbif_url == AMANITA_PAGE
-    assert before <= result.fetched_at <= datetime.now(timezone.utc)
+    assert before <= result.fetched_at <= datetime.now(UTC)
     pd.testing.assert_frame_equal(result.records, read_snapshot(SHIPPED_SNAPSHOT))
 
 

@@ -5,13 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import held_out_photos
 
+from champy.images import load_model_input
 from champy.inference.model import ChampyModel
 from champy.models.factory import create_model, inference_model
 from champy.models.registry import get_backbone, list_backbones
 from champy.models.storage import load_keras_model, save_model
-from helpers import held_out_photos
-from champy.images import load_model_input
 
 
 @pytest.mark.slow
@@ -22,7 +22,11 @@ def test_gradcam_after_reload(name, tmp_path):
         warnings.simplefilter("ignore", RuntimeWarning)
         trained = create_model(name, 3, weights=None, input_size=size, seed=2)
     path = save_model(inference_model(trained), tmp_path / f"{name}.h5")
-    card = {"labels": [{"name": f"Genus s{i}", "genus": "Genus"} for i in range(3)], "input": {"size": size}, "backbone": name}
+    card = {
+        "labels": [{"name": f"Genus s{i}", "genus": "Genus"} for i in range(3)],
+        "input": {"size": size},
+        "backbone": name,
+    }
     path.with_suffix(".json").write_text(json.dumps(card))
     model = ChampyModel(path, load_keras_model(path), card)
     pixels = load_model_input(held_out_photos("Amanita muscaria", 1)[0], size)[None]

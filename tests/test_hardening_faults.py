@@ -19,18 +19,18 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from PIL import Image
-
-from badinputs import PORTRAIT
-from champy import atomic
 from app_server import free_port
+from badinputs import PORTRAIT
+from PIL import Image
+from test_dataset_download import _dataset
+
+from champy import atomic
 from champy.data.download import DownloadOptions, download_images
 from champy.data.fetch import RetryPolicy
 from champy.gbif.service import SNAPSHOT, get_occurrences
 from champy.gbif.settings import GbifSettings
-from champy.paths import DATA_DIR, PROJECT_ROOT
 from champy.models.storage import load_keras_model
-from test_dataset_download import _dataset
+from champy.paths import DATA_DIR, PROJECT_ROOT
 
 FAST_RETRY = RetryPolicy(attempts=2, backoff=0.01, connect_timeout=1.0, read_timeout=1.0)
 ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -120,7 +120,11 @@ def test_disk_full_while_writing_leaves_no_file_and_a_reason(dataset, monkeypatc
 def _mount_tmpfs(folder: Path, size: str) -> bool:
     folder.mkdir()
     command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]
-    return os.geteuid() == 0 and shutil.which("mount") is not None and subprocess.run(command, capture_output=True).returncode == 0
+    return (
+        os.geteuid() == 0
+        and shutil.which("mount") is not None
+        and subprocess.run(command, capture_output=True).returncode == 0
+    )
 
 
 @pytest.mark.slow
@@ -132,7 +136,18 @@ def test_real_full_disk_during_download_then_resume(dataset, tmp_path):
     server = _serve(_Photos, port)
     try:
         shutil.copy(root / "selected.parquet", disk)
-        command = [sys.executable, "-m", "champy", "dataset", "download", "--out", str(disk), "--quiet", "--workers", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "champy",
+            "dataset",
+            "download",
+            "--out",
+            str(disk),
+            "--quiet",
+            "--workers",
+            "2",
+        ]
         full = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
         assert "Traceback" not in full.stderr
         if full.returncode == 2:  # not even the failures file fitted
@@ -183,15 +198,20 @@ class _Silent(BaseHTTPRequestHandler):
         time.sleep(3)
 
 
-@pytest.mark.parametrize(("handler", "notice"), [
-    (_Reset, "GBIF could not be reached"),
-    (_CutReply, "GBIF could not be reached"),
-    (_Silent, "GBIF did not answer within 0.5 s"),
-])
+@pytest.mark.parametrize(
+    ("handler", "notice"),
+    [
+        (_Reset, "GBIF could not be reached"),
+        (_CutReply, "GBIF could not be reached"),
+        (_Silent, "GBIF did not answer within 0.5 s"),
+    ],
+)
 def test_network_loss_during_a_gbif_call_falls_back_to_the_snapshot(tmp_path, handler, notice):
     server = _serve(handler)
     try:
-        settings = GbifSettings(api_base=f"http://127.0.0.1:{server.server_address[1]}", cache_dir=tmp_path, timeout=0.5)
+        settings = GbifSettings(
+            api_base=f"http://127.0.0.1:{server.server_address[1]}", cache_dir=tmp_path, timeout=0.5
+        )
         result = get_occurrences("Amanita muscaria", DATA_DIR / "occurrences_snapshot.csv", limit=25, settings=settings)
     finally:
         _stop(server)
@@ -200,8 +220,23 @@ def test_network_loss_during_a_gbif_call_falls_back_to_the_snapshot(tmp_path, ha
     assert not list(tmp_path.rglob("*.json"))  # nothing half-received was cached
 
 
-TRAIN = ["train", "--data", str(DATA_DIR / "sample_photos"), "--rank", "genus", "--min-per-class", "6", "--input-size", "96",
-         "--head-epochs", "3", "--finetune-epochs", "3", "--views", "2"]
+TRAIN = [
+    "train",
+    "--data",
+    str(DATA_DIR / "sample_photos"),
+    "--rank",
+    "genus",
+    "--min-per-class",
+    "6",
+    "--input-size",
+    "96",
+    "--head-epochs",
+    "3",
+    "--finetune-epochs",
+    "3",
+    "--views",
+    "2",
+]
 
 
 @pytest.mark.slow

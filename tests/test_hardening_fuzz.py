@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from fuzz_targets import (
+    check_archive_opening,
+    check_image_decoding,
+    check_meta_parsing,
+    mutated_archives,
+    mutated_images,
+    mutated_metas,
+)
 from hypothesis import HealthCheck, given, settings
 
-from fuzz_targets import (check_archive_opening, check_image_decoding, check_meta_parsing, mutated_archives,
-                          mutated_images, mutated_metas)
-
-BRIEF = settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                 suppress_health_check=[HealthCheck.too_slow])
+BRIEF = settings(
+    max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @BRIEF

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from badinputs import LANDSCAPE, PORTRAIT, Case, exif_rotated_jpeg, large_phone_photo, write_matrix
 from PIL import Image
 
-from badinputs import LANDSCAPE, PORTRAIT, Case, exif_rotated_jpeg, large_phone_photo, write_matrix
 from champy.data.imagefile import save_photo
 from champy.errors import BadImageError
 from champy.images import load_image, load_model_input, to_model_input
@@ -50,8 +50,19 @@ def test_valid_odd_formats_decode_to_upright_rgb(matrix):
         assert image.mode == "RGB" and image.size == case.size, case.name
 
 
-@pytest.mark.parametrize("name", ["cmyk.jpg", "photo.heic", "photo.webp", "photo.tiff", "photo.bmp", "exif_rotated.jpg",
-                                  "Amanite tue-mouches ✓ çéö 🍄.jpg", "..%2F..%2Fetc%2Fpasswd.jpg"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cmyk.jpg",
+        "photo.heic",
+        "photo.webp",
+        "photo.tiff",
+        "photo.bmp",
+        "exif_rotated.jpg",
+        "Amanite tue-mouches ✓ çéö 🍄.jpg",
+        "..%2F..%2Fetc%2Fpasswd.jpg",
+    ],
+)
 def test_re_encoded_photos_give_the_photo(matrix, name):
     path = next(c.path for c in matrix if c.name == name)
     assert _mean_difference(load_model_input(path, SIZE), _reference()) < 6.0
@@ -73,7 +84,9 @@ def test_transparency_is_flattened_onto_white(matrix):
     transparent = np.asarray(Image.open(palette_file)) == 0
     pixels = np.asarray(load_image(palette_file))
     assert transparent.any() and (pixels[transparent] == 255).all()
-    assert np.asarray(load_image(next(c.path for c in matrix if c.name == "one_pixel.png"))).tolist() == [[[255, 255, 255]]]
+    assert np.asarray(load_image(next(c.path for c in matrix if c.name == "one_pixel.png"))).tolist() == [
+        [[255, 255, 255]]
+    ]
 
 
 def test_animated_gif_gives_its_first_frame(matrix):
@@ -140,8 +153,14 @@ def test_dataset_download_check_stores_only_whole_photos(matrix, tmp_path):
 
 def _predict(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CHAMPY_GBIF_API": "http://127.0.0.1:9"}
-    return subprocess.run([sys.executable, "-m", "champy", "predict", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "champy", "predict", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_predict_answers_the_good_photos_and_names_each_bad_one(matrix, tmp_path):

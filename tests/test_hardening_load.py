@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from app_server import CHROMIUM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

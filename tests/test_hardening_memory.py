@@ -47,8 +47,14 @@ MARGINAL_PEAK = textwrap.dedent(
 def test_a_119_megapixel_png_costs_less_than_the_goal_beyond_an_ordinary_photo(tmp_path):
     huge = enlarged_png(BOLETUS_PHOTO, 10900, 10900, tmp_path / "huge.png")  # 118.8 MP in under 1 MB
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CHAMPY_GBIF_API": "http://127.0.0.1:9"}
-    run = subprocess.run([sys.executable, "-c", MARGINAL_PEAK, str(BOLETUS_PHOTO), str(huge)], cwd=PROJECT_ROOT,
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", MARGINAL_PEAK, str(BOLETUS_PHOTO), str(huge)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(run.stdout.strip().splitlines()[-1])
     extra_mb = figures["peak"] - figures["before"]

@@ -1,4 +1,4 @@
-"""Safe model loading: only .h5/.keras, no code layers, clear errors for damaged files, the other models keep working."""
+"""Safe model loading: only .h5/.keras, no code layers, clear errors for damaged files, the others keep working."""
 
 from __future__ import annotations
 
@@ -119,10 +119,21 @@ LIBRARY_AND_APP = textwrap.dedent(
 @pytest.mark.slow
 def test_a_broken_model_leaves_the_others_serving(tmp_path):
     models = _models_dir_with_a_broken_model(tmp_path / "models")
-    env = {**os.environ, "CHAMPY_MODELS_DIR": str(models), "PYTHONPATH": str(PROJECT_ROOT),
-           "CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif")}
-    run = subprocess.run([sys.executable, "-c", LIBRARY_AND_APP, str(PHOTO), str(PROJECT_ROOT / "app.py")],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=400)
+    env = {
+        **os.environ,
+        "CHAMPY_MODELS_DIR": str(models),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
+        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", LIBRARY_AND_APP, str(PHOTO), str(PROJECT_ROOT / "app.py")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     # the truncated file is not offered; the intact HDF5 file fails only when loaded
@@ -138,7 +149,13 @@ def test_a_broken_model_leaves_the_others_serving(tmp_path):
     assert not served["exception"] and not [e for e in served["error"] if e.startswith("Cannot identify")]
     assert any("Boletus edulis" in text for text in served["success"])
 
-    cli = subprocess.run([sys.executable, "-m", "champy", "predict", "--model", "broken", str(PHOTO)],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [sys.executable, "-m", "champy", "predict", "--model", "broken", str(PHOTO)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 2 and "Traceback" not in cli.stderr
     assert cli.stderr.strip().splitlines() == [f"champy: error: {report['errors']['broken']}"]

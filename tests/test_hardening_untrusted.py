@@ -14,15 +14,15 @@ from pathlib import Path
 
 import h5py
 import pytest
+from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app
 from locations import BOLETUS_PHOTO
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app
-from champy_app.support import LINK_BREAK, as_text
 from champy.images import MAX_PHOTOS
 from champy.inference import available_models
 from champy.paths import MODELS_DIR, PROJECT_ROOT
+from champy_app.support import LINK_BREAK, as_text
 
 RUN_TIMEOUT = 180
 BEACON_NAME = "![t](http://127.0.0.1:9/beacon.png) <img src=x> **bold** :red[red] $x$.jpg"
@@ -50,10 +50,15 @@ def test_a_markdown_file_name_shows_as_text():
     app = identify_page((BEACON_NAME, b"field notes, not a photo"))
     assert not app.exception and len(app.error) == 1
     message = app.error[0].value
-    assert message == f"Cannot identify this upload: {as_text(BEACON_NAME + ': not an image (or an unsupported format)')}"
+    assert (
+        message == f"Cannot identify this upload: {as_text(BEACON_NAME + ': not an image (or an unsupported format)')}"
+    )
     page = rendered(message)
     assert "<img" not in page and "<a " not in page and "<strong>" not in page
-    assert html.unescape(page) == f"<p>Cannot identify this upload: {BEACON_NAME}: not an image (or an unsupported format)</p>\n"
+    assert (
+        html.unescape(page)
+        == f"<p>Cannot identify this upload: {BEACON_NAME}: not an image (or an unsupported format)</p>\n"
+    )
 
 
 def test_more_photos_than_the_cap_are_refused_clearly():
@@ -71,8 +76,11 @@ def models_with_malformed_files(folder: Path) -> Path:
     folder.mkdir()
     for entry in MODELS_DIR.iterdir():
         os.symlink(entry, folder / entry.name)
-    for name, config in (("not_json", b"\xff{not json"), ("array_config", "[1, 2, 3]"),
-                         ("unloadable", json.dumps({"class_name": "NoSuchModel", "config": {}}))):
+    for name, config in (
+        ("not_json", b"\xff{not json"),
+        ("array_config", "[1, 2, 3]"),
+        ("unloadable", json.dumps({"class_name": "NoSuchModel", "config": {}})),
+    ):
         with h5py.File(folder / f"{name}.h5", "w") as handle:
             handle.attrs["model_config"] = config
         shutil.copy(MODELS_DIR / f"{SHIPPED[0]}.json", folder / f"{name}.json")
@@ -99,7 +107,8 @@ EVERY_PAGE = textwrap.dedent(
         if page == "compare":
             upload = ("cep.jpg", open(sys.argv[2], "rb").read(), "image/jpeg")
             app.file_uploader(key="compare_photo").set_value(upload).run()
-        report["pages"][page] = {"exception": [str(e.value) for e in app.exception], "error": [e.value for e in app.error],
+        report["pages"][page] = {"exception": [str(e.value) for e in app.exception],
+                                 "error": [e.value for e in app.error],
                                  "captions": [c.value for c in app.caption], "images": len(app.image)}
     print(json.dumps(report))
     """
@@ -108,10 +117,21 @@ EVERY_PAGE = textwrap.dedent(
 
 def test_a_malformed_model_file_leaves_every_page_working(tmp_path):
     models = models_with_malformed_files(tmp_path / "models")
-    env = {**os.environ, "CHAMPY_MODELS_DIR": str(models), "PYTHONPATH": str(PROJECT_ROOT),
-           "CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif")}
-    run = subprocess.run([sys.executable, "-c", EVERY_PAGE, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
-                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "CHAMPY_MODELS_DIR": str(models),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
+        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", EVERY_PAGE, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["available"] == [*SHIPPED, "unloadable"]  # the default first, then A-Z
@@ -136,8 +156,11 @@ def test_a_malformed_model_file_leaves_every_page_working(tmp_path):
 def test_in_the_browser_names_stay_text_and_a_malformed_model_breaks_no_page(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     models = models_with_malformed_files(tmp_path / "models")
-    env = {"CHAMPY_MODELS_DIR": str(models), "CHAMPY_GBIF_API": "http://127.0.0.1:9",
-           "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif")}
+    env = {
+        "CHAMPY_MODELS_DIR": str(models),
+        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
+        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
+    }
     with serving_app(env) as url, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -149,7 +172,8 @@ def test_in_the_browser_names_stay_text_and_a_malformed_model_breaks_no_page(tmp
         offered_text = " ".join(page.get_by_text("Not offered").all_inner_texts()).replace(LINK_BREAK, "")
         assert "not_json.h5: its model_config is not JSON" in offered_text
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-            files=[{"name": BEACON_NAME, "mimeType": "image/jpeg", "buffer": b"field notes, not a photo"}])
+            files=[{"name": BEACON_NAME, "mimeType": "image/jpeg", "buffer": b"field notes, not a photo"}]
+        )
         alert = page.get_by_test_id("stAlertContentError")
         alert.wait_for(timeout=120_000)
         assert BEACON_NAME in alert.inner_text().replace(LINK_BREAK, "")  # as typed, the address not a link

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers import held_out_photos, not_fungi_photos, unseen_species_photos
 
 from champy.evaluation.calibration import apply_temperature
 from champy.images import load_model_input
 from champy.inference import DEFAULT_MODEL, available_models, identify, identify_specimen, load_model
 from champy.inference.gate import gate_features
-from helpers import held_out_photos, not_fungi_photos, unseen_species_photos
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_one_pass_gives_the_forward_pass_probabilities(model):
     np.testing.assert_allclose(probs, model.forward(pixels), atol=1e-5)
     np.testing.assert_allclose(gate_input, gate_features(pixels, model.gate_backbone), atol=1e-3)
     assert gate_input.shape == (1, 1280) and cam.shape == (1, 7, 7)
-    assert 0.0 <= cam.min() and cam.max() == pytest.approx(1.0, abs=1e-3)
+    assert cam.min() >= 0.0 and cam.max() == pytest.approx(1.0, abs=1e-3)
 
 
 def test_gradcam_looks_at_the_mushroom_not_the_frame(model):

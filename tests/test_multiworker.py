@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from test_training import SPECIES, small_dataset  # noqa: F401  (the 3 x 16 real photos fixture)
 
 from champy.models.card import read_card
 from champy.models.storage import load_keras_model
-from test_training import SPECIES, small_dataset  # noqa: F401  (the 3 x 16 real photos fixture)
 
 WORKER_TIMEOUT_S = 420
 
@@ -28,14 +28,40 @@ def free_ports(count: int) -> list[int]:
 
 def worker_env(ports: list[int], index: int) -> dict:
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1",
-            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+    return {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "CUDA_VISIBLE_DEVICES": "-1",
+        "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+    }
 
 
 def train_command(data, out, run_dir, mode="full") -> list[str]:
-    return [sys.executable, "-m", "champy", "train", "--data", str(data), "--out", str(out), "--run-dir", str(run_dir),
-            "--mode", mode, "--input-size", "96", "--min-per-class", "5", "--no-other-class", "--batch-size", "8",
-            "--head-epochs", "1", "--finetune-epochs", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "champy",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run_dir),
+        "--mode",
+        mode,
+        "--input-size",
+        "96",
+        "--min-per-class",
+        "5",
+        "--no-other-class",
+        "--batch-size",
+        "8",
+        "--head-epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+    ]
 
 
 def run_workers(command: list[str], count: int, logs) -> list[subprocess.CompletedProcess]:
@@ -57,8 +83,12 @@ def run_workers(command: list[str], count: int, logs) -> list[subprocess.Complet
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
-    return [subprocess.CompletedProcess(command, worker.returncode, (logs / f"{index}.out").read_text(),
-                                        (logs / f"{index}.err").read_text()) for index, worker in enumerate(workers)]
+    return [
+        subprocess.CompletedProcess(
+            command, worker.returncode, (logs / f"{index}.out").read_text(), (logs / f"{index}.err").read_text()
+        )
+        for index, worker in enumerate(workers)
+    ]
 
 
 @pytest.mark.slow
@@ -97,5 +127,6 @@ def test_cached_mode_is_refused_on_a_cluster(small_dataset, tmp_path):  # noqa: 
     result = subprocess.run(command, env=worker_env(free_ports(2), 0), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "champy: error: the cached CPU fast path runs on one machine; use --mode full with TF_CONFIG")
+        "champy: error: the cached CPU fast path runs on one machine; use --mode full with TF_CONFIG"
+    )
     assert not (tmp_path / "run").exists()

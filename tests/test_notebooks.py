@@ -29,13 +29,20 @@ def _run(name: str, **parameters: object) -> nbformat.NotebookNode:
     injected = nbformat.v4.new_code_cell("\n".join(f"{key} = {value!r}" for key, value in parameters.items()))
     injected.metadata["tags"] = ["injected-parameters"]
     notebook.cells.insert(_parameters_index(notebook) + 1, injected)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     return notebook
 
 
 def _printed(notebook: nbformat.NotebookNode) -> str:
-    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for output in cell.outputs if output.get("name") == "stdout")
+    return "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("name") == "stdout"
+    )
 
 
 def _assert_figures(folder: Path, names: list[str]) -> None:
@@ -94,10 +101,15 @@ def _check_evaluation(evaluation: Path, card: dict, available: list[str]) -> Non
     assert 0.0 <= metrics["top1"] <= metrics["top3"] <= metrics["top5"] <= 1.0
     assert metrics["unseen_species_photos"] == card["metrics"]["test"]["n"] - metrics["n"]
     comparison = pd.read_csv(evaluation / "comparison.csv", index_col="model")
-    assert list(comparison.index) == ["mobilenet_v2_genus", *[name for name in available if name != "mobilenet_v2_genus"]]
+    assert list(comparison.index) == [
+        "mobilenet_v2_genus",
+        *[name for name in available if name != "mobilenet_v2_genus"],
+    ]
     assert comparison.loc["mobilenet_v2_genus", "top-1"] == pytest.approx(card["metrics"]["test"]["top1"])
-    _assert_figures(evaluation / "figures", ["per_class.png", "confusion_matrix.png", "calibration.png",
-                                             "gradcam_grid.png", "comparison.png"])
+    _assert_figures(
+        evaluation / "figures",
+        ["per_class.png", "confusion_matrix.png", "calibration.png", "gradcam_grid.png", "comparison.png"],
+    )
 
 
 @pytest.mark.slow

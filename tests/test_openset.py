@@ -55,7 +55,8 @@ def test_identify_answers_unknown_exactly_below_the_cards_threshold(model):
         result = identify(photo, model, explain=False)
         if result.verdict == "not_a_mushroom":
             continue
-        probs = apply_temperature(model.run(load_model_input(photo, model.size)[None], explain=False)[0],
-                                  model.temperature)
+        probs = apply_temperature(
+            model.run(load_model_input(photo, model.size)[None], explain=False)[0], model.temperature
+        )
         score = open_set_score(probs, model.other_index, model.open_set_score)[0]
         assert (result.verdict == "unknown") == (score < model.unknown_threshold), photo

@@ -22,8 +22,10 @@ def _outputs(model, x):
 SHIPPED_BACKBONES = ("mobilenet_v2", "efficientnet_lite0")  # in the fast loop; the larger networks take 20-70 s each
 
 
-@pytest.mark.parametrize("name", [name if name in SHIPPED_BACKBONES else pytest.param(name, marks=pytest.mark.slow)
-                                  for name in list_backbones()])
+@pytest.mark.parametrize(
+    "name",
+    [name if name in SHIPPED_BACKBONES else pytest.param(name, marks=pytest.mark.slow) for name in list_backbones()],
+)
 def test_backbone_builds_trains_and_round_trips(name, tmp_path):
     size = 75 if name == "inception_v3" else 64  # the smallest input each backbone accepts
     with warnings.catch_warnings():
@@ -53,10 +55,17 @@ def test_backbone_builds_trains_and_round_trips(name, tmp_path):
     assert reloaded.get_layer(spec.last_conv_layer).name == spec.last_conv_layer
 
     card = {
-        "card_version": 1, "name": name, "backbone": name, "weights": model.champy_weights,
+        "card_version": 1,
+        "name": name,
+        "backbone": name,
+        "weights": model.champy_weights,
         "input": {"size": size, "pixels": "RGB", "resize": "squash", "normalisation": spec.preprocessing},
-        "rank": "species", "labels": [{"name": f"Genus s{i}", "genus": "Genus"} for i in range(3)],
-        "data": {}, "split": {}, "metrics": {}, "versions": {},
+        "rank": "species",
+        "labels": [{"name": f"Genus s{i}", "genus": "Genus"} for i in range(3)],
+        "data": {},
+        "split": {},
+        "metrics": {},
+        "versions": {},
     }
     assert validate_card(card, num_outputs=int(reloaded.output_shape[-1])) == []
     assert validate_card(card, num_outputs=4) == ["3 labels for a model with 4 outputs"]
@@ -81,9 +90,13 @@ def test_imagenet_falls_back_to_the_shipped_weights_offline():
     assert origin["pretrained"] and origin["source"] in ("local-file", "keras-imagenet")
     reference = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(224, 224, 3))
     if origin["source"] == "local-file":
-        assert origin["path"] == "models/imagenet/mobilenet_v2_1.0_224_imagenet_notop.weights.h5"  # relative: cards travel
+        assert (
+            origin["path"] == "models/imagenet/mobilenet_v2_1.0_224_imagenet_notop.weights.h5"
+        )  # relative: cards travel
         reference.load_weights(PROJECT_ROOT / origin["path"])
-        np.testing.assert_array_equal(model.get_layer("Conv_1").get_weights()[0], reference.get_layer("Conv_1").get_weights()[0])
+        np.testing.assert_array_equal(
+            model.get_layer("Conv_1").get_weights()[0], reference.get_layer("Conv_1").get_weights()[0]
+        )
 
 
 def test_loading_refuses_code_layers(tmp_path):

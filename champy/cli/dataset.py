@@ -39,10 +39,17 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int, default=64, help="number of classes to keep (default 64)")
     parser.add_argument("--per-class", type=int, default=4000, help="images per class at most (default 4000)")
     parser.add_argument("--min-per-class", type=int, default=None, help="images a class needs (default --per-class)")
-    parser.add_argument("--blacklist", type=Path, default=None,
-                        help="file of hosts (host or host/path, one per line) to skip; replaces the built-in list")
-    parser.add_argument("--no-nc", action="store_true",
-                        help="keep only CC0, CC BY and CC BY-SA images (drop NC, ND, all-rights-reserved, unknown)")
+    parser.add_argument(
+        "--blacklist",
+        type=Path,
+        default=None,
+        help="file of hosts (host or host/path, one per line) to skip; replaces the built-in list",
+    )
+    parser.add_argument(
+        "--no-nc",
+        action="store_true",
+        help="keep only CC0, CC BY and CC BY-SA images (drop NC, ND, all-rights-reserved, unknown)",
+    )
 
 
 def _add_download(parser: argparse.ArgumentParser) -> None:
@@ -58,8 +65,9 @@ def _add_gate(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_gate_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gate", action="store_true",
-                        help="after the download, move images that are not mushrooms to DIR/rejected/")
+    parser.add_argument(
+        "--gate", action="store_true", help="after the download, move images that are not mushrooms to DIR/rejected/"
+    )
     _add_gate(parser)
 
 
@@ -69,23 +77,37 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
 
 def _add_split(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42, help="split seed (default 42)")
-    parser.add_argument("--fractions", type=_fractions, default=(0.7, 0.15, 0.15),
-                        help="train,val,test fractions (default 0.7,0.15,0.15)")
+    parser.add_argument(
+        "--fractions",
+        type=_fractions,
+        default=(0.7, 0.15, 0.15),
+        help="train,val,test fractions (default 0.7,0.15,0.15)",
+    )
 
 
 def _rules(args: argparse.Namespace) -> SelectionRules:
     if min(args.classes, args.per_class) < 1 or (args.min_per_class is not None and args.min_per_class < 1):
         raise ChampyError("--classes, --per-class and --min-per-class must be at least 1")
-    return SelectionRules(rank=args.rank, classes=args.classes, per_class=args.per_class,
-                          min_per_class=args.min_per_class, free_licences_only=args.no_nc,
-                          blacklist=tuple(load_blacklist(args.blacklist)))
+    return SelectionRules(
+        rank=args.rank,
+        classes=args.classes,
+        per_class=args.per_class,
+        min_per_class=args.min_per_class,
+        free_licences_only=args.no_nc,
+        blacklist=tuple(load_blacklist(args.blacklist)),
+    )
 
 
 def _download_options(args: argparse.Namespace) -> DownloadOptions:
     if min(args.workers, args.per_host, args.max_side) < 1:
         raise ChampyError("--workers, --per-host and --max-side must be at least 1")
-    return DownloadOptions(workers=args.workers, per_host=args.per_host, max_side=args.max_side,
-                           shard=parse_shard(args.shard), progress=not args.quiet)
+    return DownloadOptions(
+        workers=args.workers,
+        per_host=args.per_host,
+        max_side=args.max_side,
+        shard=parse_shard(args.shard),
+        progress=not args.quiet,
+    )
 
 
 def _gate_batch_size(args: argparse.Namespace) -> int:
@@ -151,15 +173,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dataset = subparsers.add_parser("dataset", help="build an image dataset from a GBIF export")
     steps = dataset.add_subparsers(dest="step", metavar="STEP", required=True)
     commands = {
-        "build": ("run every step: ingest, select, download, [gate,] manifest", _build,
-                  (_add_archive, _add_out, _add_selection, _add_download, _add_gate_flag, _add_split)),
+        "build": (
+            "run every step: ingest, select, download, [gate,] manifest",
+            _build,
+            (_add_archive, _add_out, _add_selection, _add_download, _add_gate_flag, _add_split),
+        ),
         "ingest": ("read the archive into occurrences.parquet and images.parquet", _ingest, (_add_archive, _add_out)),
         "select": ("filter the images and pick the classes (selected.parquet)", _select, (_add_out, _add_selection)),
         "download": ("fetch the selected images (resumable)", _download, (_add_out, _add_download)),
-        "gate": ("move downloaded images that are not mushrooms to DIR/rejected/ (writes gate.csv)", _gate,
-                 (_add_out, _add_gate, _add_quiet)),
-        "manifest": ("write manifest.csv, classes.csv and occurrences.csv from the files on disk", _manifest,
-                     (_add_out, _add_split)),
+        "gate": (
+            "move downloaded images that are not mushrooms to DIR/rejected/ (writes gate.csv)",
+            _gate,
+            (_add_out, _add_gate, _add_quiet),
+        ),
+        "manifest": (
+            "write manifest.csv, classes.csv and occurrences.csv from the files on disk",
+            _manifest,
+            (_add_out, _add_split),
+        ),
         "split": ("reassign the train/val/test split of manifest.csv", _split, (_add_out, _add_split)),
     }
     for name, (help_text, func, adders) in commands.items():

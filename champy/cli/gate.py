@@ -24,8 +24,9 @@ def _negatives(folders: list[Path]):
             raise ChampyError(f"{folder}: {problem}")
     negatives = pd.concat([negative_photos(folder) for folder in folders], ignore_index=True)
     if len(negatives) < 6:
-        raise ChampyError(f"need at least 6 non-mushroom images in {', '.join(map(str, folders))}, "
-                          f"found {len(negatives)}")
+        raise ChampyError(
+            f"need at least 6 non-mushroom images in {', '.join(map(str, folders))}, found {len(negatives)}"
+        )
     return negatives
 
 
@@ -37,9 +38,11 @@ def _fit(args: argparse.Namespace) -> int:
     out = args.out or gate_file(args.backbone)
     report = fit_gate(positives, _negatives(args.negatives), out, args.backbone, args.l2)
     measured = report["measured"]
-    print(f"wrote {out}: threshold {report['threshold']:.3f}; on held-out sources: "
-          f"{measured['mushrooms_rejected']:.1%} of {measured['mushroom_photos']} mushroom photos rejected, "
-          f"{measured['non_mushrooms_rejected']:.1%} of {measured['non_mushroom_photos']} non-mushrooms rejected")
+    print(
+        f"wrote {out}: threshold {report['threshold']:.3f}; on held-out sources: "
+        f"{measured['mushrooms_rejected']:.1%} of {measured['mushroom_photos']} mushroom photos rejected, "
+        f"{measured['non_mushrooms_rejected']:.1%} of {measured['non_mushroom_photos']} non-mushrooms rejected"
+    )
     for name, row in measured["per_category"].items():
         print(f"  {name}: {row['rejected']:.1%} of {row['photos']} rejected ({row['sources']} sources)")
     return 0
@@ -48,10 +51,19 @@ def _fit(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fit-gate", help="fit the mushroom / not-a-mushroom gate")
     parser.add_argument("--photos", type=Path, required=True, help="labelled mushroom photo folder")
-    parser.add_argument("--negatives", type=Path, nargs="+", required=True,
-                        help="folder(s) of photos that are not fungi (a negatives.csv in one gives categories and sources)")
+    parser.add_argument(
+        "--negatives",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="folder(s) of photos that are not fungi (a negatives.csv in one gives categories and sources)",
+    )
     parser.add_argument("--l2", type=float, default=300.0, help="L2 penalty on the standardised features")
-    parser.add_argument("--backbone", default="mobilenet_v2", choices=GATE_BACKBONES,
-                        help="whose pooled ImageNet features the gate reads (its weights must be in models/imagenet/)")
+    parser.add_argument(
+        "--backbone",
+        default="mobilenet_v2",
+        choices=GATE_BACKBONES,
+        help="whose pooled ImageNet features the gate reads (its weights must be in models/imagenet/)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: models/mushroom_gate[_BACKBONE].json")
     parser.set_defaults(func=_fit)

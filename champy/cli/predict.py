@@ -22,8 +22,10 @@ from champy.errors import BadImageError
 def _table(result) -> str:
     """The text answer: the risk level first, then the answer, its reasons, the candidates and warnings."""
     level = f"{result.risk.level.upper()} RISK" if result.risk else "RISK NOT ASSESSED"
-    lines = [f"{result.image}: {level} · {result.answer}  [{result.verdict}, mushroom probability "
-             f"{result.mushroom_probability:.2f}, model {result.model}]"]
+    lines = [
+        f"{result.image}: {level} · {result.answer}  [{result.verdict}, mushroom probability "
+        f"{result.mushroom_probability:.2f}, model {result.model}]"
+    ]
     lines += [f"  ! {reason}" for reason in (result.risk.reasons if result.risk else [])]
     for candidate in result.species:
         lines.append(f"  {candidate.probability:6.1%}  {candidate.name:<32} {candidate.edibility}")
@@ -56,8 +58,14 @@ def _predict(args: argparse.Namespace) -> int:
     answers, failed = [], False
     for index, image in enumerate(args.images):
         try:
-            result = identify(image, model, top_k=args.top_k, explain=args.explain is not None, name=image,
-                              min_probability=args.min_probability)
+            result = identify(
+                image,
+                model,
+                top_k=args.top_k,
+                explain=args.explain is not None,
+                name=image,
+                min_probability=args.min_probability,
+            )
         except BadImageError as exc:
             print(f"champy: error: {exc}", file=sys.stderr)
             failed = True
@@ -85,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
     parser.add_argument("--top-k", type=int, default=5, help="species listed per photo")
     parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
-    parser.add_argument("--explain", type=Path, default=None, metavar="DIR",
-                        help="write Grad-CAM overlays into this folder")
+    parser.add_argument(
+        "--explain", type=Path, default=None, metavar="DIR", help="write Grad-CAM overlays into this folder"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON array")
     parser.set_defaults(func=_predict)

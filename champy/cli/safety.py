@@ -22,22 +22,33 @@ def _fit(args: argparse.Namespace) -> int:
     out = args.out or profile_path(model.path)
     write_profile(profile, out)
     limits = profile.thresholds
-    print(f"wrote {out}: {len(profile.validation)} validation answers, {len(profile.references)} look-alike "
-          f"reference photos; alarms at deadly probability {limits.deadly_probability:.3f}, poisonous "
-          f"{limits.poisonous_probability:.3f}, dangerous genus {limits.dangerous_genus_probability:.3f}, "
-          f"look-alike similarity {limits.lookalike_similarity:.3f}")
+    print(
+        f"wrote {out}: {len(profile.validation)} validation answers, {len(profile.references)} look-alike "
+        f"reference photos; alarms at deadly probability {limits.deadly_probability:.3f}, poisonous "
+        f"{limits.poisonous_probability:.3f}, dangerous genus {limits.dangerous_genus_probability:.3f}, "
+        f"look-alike similarity {limits.lookalike_similarity:.3f}"
+    )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "fit-safety", help="fit a model's safety profile on its validation photos",
+        "fit-safety",
+        help="fit a model's safety profile on its validation photos",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
-    parser.add_argument("--photos", type=Path, default=SHARED_DIR / "data" / "photos",
-                        help="the labelled photos the model was trained on (its validation split is used)")
-    parser.add_argument("--references", type=Path, default=DATA_DIR / "reference_photos",
-                        help="licensed reference photos (photos.csv with path and species)")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=SHARED_DIR / "data" / "photos",
+        help="the labelled photos the model was trained on (its validation split is used)",
+    )
+    parser.add_argument(
+        "--references",
+        type=Path,
+        default=DATA_DIR / "reference_photos",
+        help="licensed reference photos (photos.csv with path and species)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: models/<model>.safety.json")
     parser.set_defaults(func=_fit)

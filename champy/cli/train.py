@@ -16,20 +16,34 @@ def _train(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     config = TrainConfig(
-        data=args.data, out=args.out, backbone=args.backbone, rank=args.rank,
-        weights=None if args.weights == "none" else args.weights, input_size=args.input_size,
-        min_per_class=args.min_per_class, other_class=not args.no_other_class,
-        head_epochs=args.head_epochs, finetune_epochs=args.finetune_epochs, batch_size=args.batch_size,
-        views=args.views, finetune_after=args.finetune_after, class_weights=args.class_weights,
-        label_smoothing=args.label_smoothing, weight_decay=args.weight_decay, mode=args.mode, seed=args.seed,
+        data=args.data,
+        out=args.out,
+        backbone=args.backbone,
+        rank=args.rank,
+        weights=None if args.weights == "none" else args.weights,
+        input_size=args.input_size,
+        min_per_class=args.min_per_class,
+        other_class=not args.no_other_class,
+        head_epochs=args.head_epochs,
+        finetune_epochs=args.finetune_epochs,
+        batch_size=args.batch_size,
+        views=args.views,
+        finetune_after=args.finetune_after,
+        class_weights=args.class_weights,
+        label_smoothing=args.label_smoothing,
+        weight_decay=args.weight_decay,
+        mode=args.mode,
+        seed=args.seed,
         run_dir=args.run_dir,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
     out = Path(card["training"]["config"]["out"])  # a worker other than the chief writes into its own folder
     print(f"saved {out} and {out.with_suffix('.json')}")
-    print(f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  "
-          f"(n={metrics['n']})")
+    print(
+        f"held-out test: top-1 {metrics['top1']:.3f}  top-3 {metrics['top3']:.3f}  top-5 {metrics['top5']:.3f}  "
+        f"(n={metrics['n']})"
+    )
     return 0
 
 
@@ -41,11 +55,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         scored = "every photo" if report["split"] == "all" else f"the {report['split']} split"
-        print(f"{report['model']} on {scored} of {report['data']} ({report['split_source']}): "
-              f"{report['n']} photos of known species, {report['unseen_species_photos']} of unseen species")
+        print(
+            f"{report['model']} on {scored} of {report['data']} ({report['split_source']}): "
+            f"{report['n']} photos of known species, {report['unseen_species_photos']} of unseen species"
+        )
         flagged = report["unseen_species_flagged"]
-        print(f"top-1 {report['top1']:.3f}  top-3 {report['top3']:.3f}  top-5 {report['top5']:.3f}"
-              + ("" if flagged is None else f"  unseen species answered 'unknown': {flagged:.2f}"))
+        print(
+            f"top-1 {report['top1']:.3f}  top-3 {report['top3']:.3f}  top-5 {report['top5']:.3f}"
+            + ("" if flagged is None else f"  unseen species answered 'unknown': {flagged:.2f}")
+        )
         for row in report["per_class"]:
             precision = "-" if row["precision"] is None else f"{row['precision']:.2f}"
             recall = "-" if row["recall"] is None else f"{row['recall']:.2f}"
@@ -55,8 +73,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train a model on a labelled photo folder")
-    train.add_argument("--data", type=Path, required=True,
-                       help="dataset folder (manifest.csv/photos.csv or class sub-folders)")
+    train.add_argument(
+        "--data", type=Path, required=True, help="dataset folder (manifest.csv/photos.csv or class sub-folders)"
+    )
     train.add_argument("--backbone", default="mobilenet_v2", choices=list_backbones(), help="pretrained network")
     train.add_argument("--rank", default="species", choices=("species", "genus"), help="what each class is")
     train.add_argument("--out", type=Path, required=True, help="output model file, e.g. models/NAME.h5")
@@ -67,16 +86,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--head-epochs", type=int, default=20, help="epochs training the new head, backbone frozen")
     train.add_argument("--finetune-epochs", type=int, default=20, help="epochs fine-tuning the top of the backbone")
     train.add_argument("--batch-size", type=int, default=32, help="photos per training step")
-    train.add_argument("--class-weights", default="sqrt", choices=("balanced", "sqrt", "none"),
-                       help="loss weights for imbalanced classes")
-    train.add_argument("--label-smoothing", type=float, default=0.1,
-                       help="share of each target spread over the other classes")
+    train.add_argument(
+        "--class-weights",
+        default="sqrt",
+        choices=("balanced", "sqrt", "none"),
+        help="loss weights for imbalanced classes",
+    )
+    train.add_argument(
+        "--label-smoothing", type=float, default=0.1, help="share of each target spread over the other classes"
+    )
     train.add_argument("--weight-decay", type=float, default=0.05, help="decoupled weight decay (AdamW); 0 keeps Adam")
-    train.add_argument("--finetune-after", default=None, metavar="LAYER",
-                       help="last layer kept frozen when fine-tuning (default: the backbone's)")
+    train.add_argument(
+        "--finetune-after",
+        default=None,
+        metavar="LAYER",
+        help="last layer kept frozen when fine-tuning (default: the backbone's)",
+    )
     train.add_argument("--views", type=int, default=6, help="cached views per image on the CPU fast path")
-    train.add_argument("--mode", default="auto", choices=("auto", "cached", "full"),
-                       help="full: image pipeline (GPUs, workers); cached: CPU fast path; auto: by machine")
+    train.add_argument(
+        "--mode",
+        default="auto",
+        choices=("auto", "cached", "full"),
+        help="full: image pipeline (GPUs, workers); cached: CPU fast path; auto: by machine",
+    )
     train.add_argument("--seed", type=int, default=42, help="split and initialisation seed")
     train.add_argument("--run-dir", type=Path, default=None, help="checkpoints, caches and history (default runs/NAME)")
     train.set_defaults(func=_train)
@@ -84,8 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help="measure a model on a labelled photo folder")
     evaluate.add_argument("--model", required=True, help="model name in models/ or a path to an .h5 file")
     evaluate.add_argument("--data", type=Path, required=True, help="labelled photo folder (as for train)")
-    evaluate.add_argument("--split", default="test", choices=("test", "val", "train", "all"),
-                          help="photos scored: a held-out split (recorded with the photos, else split as the trainer "
-                               "did), or all of them, training photos included")
+    evaluate.add_argument(
+        "--split",
+        default="test",
+        choices=("test", "val", "train", "all"),
+        help="photos scored: a held-out split (recorded with the photos, else split as the trainer "
+        "did), or all of them, training photos included",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the full report as JSON")
     evaluate.set_defaults(func=_evaluate)

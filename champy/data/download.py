@@ -113,8 +113,11 @@ def download_images(out_dir: str | Path, options: DownloadOptions = DownloadOpti
     mine = selected[[in_shard(g, options.shard) for g in selected["gbifID"]]] if len(selected) else selected
     targets = [_target(root, p) for p in mine["path"]]
     stale = remove_stale_parts(targets)
-    todo = [(row, target) for row, target in zip(mine.itertuples(index=False), targets)
-            if not target.exists() and not rejected_path(root, row.path).exists()]
+    todo = [
+        (row, target)
+        for row, target in zip(mine.itertuples(index=False), targets)
+        if not target.exists() and not rejected_path(root, row.path).exists()
+    ]
     fetcher = Fetcher(per_host=options.per_host, retry=options.retry)
     progress = Progress(len(todo), f"download {options.shard[0]}/{options.shard[1]}", enabled=options.progress)
     failures: list[dict] = []
@@ -134,13 +137,18 @@ def download_images(out_dir: str | Path, options: DownloadOptions = DownloadOpti
                 row = pending.pop(future)
                 reason = future.result()
                 if reason is not None:
-                    failures.append({"gbifID": row.gbifID, "n": row.n, "url": row.identifier,
-                                     "path": row.path, "reason": reason})
+                    failures.append(
+                        {"gbifID": row.gbifID, "n": row.n, "url": row.identifier, "path": row.path, "reason": reason}
+                    )
                 progress.advance(reason is None)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
         write_text(root / failures_file(options.shard), _failures_csv(failures))
-    return {"selected": len(mine), "already_there": len(mine) - len(todo), "downloaded": len(todo) - len(failures),
-            "failed": len(failures), "stale_parts_removed": stale}
-
+    return {
+        "selected": len(mine),
+        "already_there": len(mine) - len(todo),
+        "downloaded": len(todo) - len(failures),
+        "failed": len(failures),
+        "stale_parts_removed": stale,
+    }

@@ -111,7 +111,7 @@ def _score_new_images(root: Path, cached: pd.DataFrame, batch_size: int, progres
     bar = Progress(len(todo), "gate", enabled=progress)
     try:
         for start in range(0, len(todo), batch_size):
-            rows = _score_batch(root, todo[start:start + batch_size])
+            rows = _score_batch(root, todo[start : start + batch_size])
             _append_scores(root, rows)
             for _, _, probability in rows:
                 bar.advance(not np.isnan(probability))
@@ -147,6 +147,12 @@ def gate_images(out_dir: str | Path, batch_size: int = 128, progress: bool = Tru
     present = np.array([(root / p).is_file() or rejected_path(root, p).is_file() for p in scores["path"]], bool)
     scores = scores[present].sort_values("path").reindex(columns=[*SCORE_COLUMNS, "kept"])
     write_text(root / GATE_FILE, scores.to_csv(index=False, lineterminator="\n"))
-    return {"scored": scored, "cached": len(scores) - scored, "kept": int(scores["kept"].sum()),
-            "rejected": int((~scores["kept"]).sum()), "unreadable": int(scores["mushroom_probability"].isna().sum()),
-            "moved_to_rejected": aside, "moved_back": back}
+    return {
+        "scored": scored,
+        "cached": len(scores) - scored,
+        "kept": int(scores["kept"].sum()),
+        "rejected": int((~scores["kept"]).sum()),
+        "unreadable": int(scores["mushroom_probability"].isna().sum()),
+        "moved_to_rejected": aside,
+        "moved_back": back,
+    }

@@ -20,17 +20,41 @@ import pandas as pd
 
 from champy.atomic import write_text
 from champy.data.ingest import OCCURRENCES_FILE
-from champy.data.selection import read_selected, read_rules
+from champy.data.selection import read_rules, read_selected
 from champy.data.splits import SPLITS, stratified_split
 from champy.errors import ChampyError
 
 MANIFEST_FILE = "manifest.csv"
 CLASSES_FILE = "classes.csv"
 OCCURRENCES_CSV = "occurrences.csv"
-MANIFEST_COLUMNS = ("path", "label", "species", "genus", "family", "order", "class", "phylum", "split",
-                    "gbifID", "n", "license", "author", "url", "countryCode", "eventDate")
-OCCURRENCE_COLUMNS = ("species", "genus", "decimalLatitude", "decimalLongitude", "countryCode", "eventDate",
-                      "basisOfRecord", "gbifID")
+MANIFEST_COLUMNS = (
+    "path",
+    "label",
+    "species",
+    "genus",
+    "family",
+    "order",
+    "class",
+    "phylum",
+    "split",
+    "gbifID",
+    "n",
+    "license",
+    "author",
+    "url",
+    "countryCode",
+    "eventDate",
+)
+OCCURRENCE_COLUMNS = (
+    "species",
+    "genus",
+    "decimalLatitude",
+    "decimalLongitude",
+    "countryCode",
+    "eventDate",
+    "basisOfRecord",
+    "gbifID",
+)
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
@@ -48,7 +72,9 @@ def files_on_disk(root: Path) -> set[str]:
     return found
 
 
-def assign_splits(manifest: pd.DataFrame, seed: int = 42, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> pd.Series:
+def assign_splits(
+    manifest: pd.DataFrame, seed: int = 42, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> pd.Series:
     """The split of each manifest row, drawn per occurrence (`gbifID`) and stratified by `label`."""
     occurrences = manifest[["gbifID", "label"]].drop_duplicates("gbifID").reset_index(drop=True)
     try:
@@ -77,17 +103,22 @@ def _map_points(root: Path, labels: list[str], rank: str) -> pd.DataFrame:
     try:
         con.register("labels", pd.DataFrame({"label": pd.Series(labels, dtype=object)}))
         columns = ", ".join(f'"{c}"' for c in OCCURRENCE_COLUMNS)
-        return con.execute(f"""
+        return con.execute(
+            f"""
             SELECT {columns} FROM read_parquet(?)
             WHERE lower(kingdom) = 'fungi' AND decimalLatitude IS NOT NULL AND decimalLongitude IS NOT NULL
               AND coalesce(hasCoordinate, true) AND "{rank}" IN (SELECT label FROM labels)
             ORDER BY "{rank}", gbifID
-        """, [str(occurrences)]).df()
+        """,
+            [str(occurrences)],
+        ).df()
     finally:
         con.close()
 
 
-def write_manifest(out_dir: str | Path, seed: int = 42, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> dict:
+def write_manifest(
+    out_dir: str | Path, seed: int = 42, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict:
     """Rebuild `manifest.csv`, `classes.csv` and `occurrences.csv` from the files on disk; returns counts."""
     root = Path(out_dir)
     selected = read_selected(root)
@@ -97,15 +128,22 @@ def write_manifest(out_dir: str | Path, seed: int = 42, fractions: tuple[float, 
     present["author"] = present["creator"].fillna(present["rightsHolder"])
     present["url"] = present["identifier"]
     if present.empty:
-        raise ChampyError(f"none of the {len(selected)} selected images is on disk in {root}: run `champy dataset download`")
+        raise ChampyError(
+            f"none of the {len(selected)} selected images is on disk in {root}: run `champy dataset download`"
+        )
     manifest = present.reindex(columns=list(MANIFEST_COLUMNS))
     manifest["split"] = assign_splits(manifest, seed, fractions)
     map_points = _map_points(root, sorted(manifest["label"].unique()), rank)
     write_text(root / MANIFEST_FILE, _csv_text(manifest))
     write_text(root / CLASSES_FILE, _csv_text(class_summary(manifest, map_points, rank)))
     write_text(root / OCCURRENCES_CSV, _csv_text(map_points))
-    return {"images": len(manifest), "classes": int(manifest["label"].nunique()), "missing": len(selected) - len(present),
-            "unselected_files": len(on_disk - set(selected["path"])), "map_points": len(map_points)}
+    return {
+        "images": len(manifest),
+        "classes": int(manifest["label"].nunique()),
+        "missing": len(selected) - len(present),
+        "unselected_files": len(on_disk - set(selected["path"])),
+        "map_points": len(map_points),
+    }
 
 
 def resplit(out_dir: str | Path, seed: int = 42, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> dict:

@@ -49,14 +49,18 @@ def _blocked_sql(blacklist: tuple[tuple[str, str], ...]) -> str:
     rules = []
     for host, prefix in blacklist:
         on_host = f"(url_host = {_literal(host)} OR ends_with(url_host, {_literal('.' + host)}))"
-        under = f" AND (url_path = {_literal(prefix)} OR starts_with(url_path, {_literal(prefix + '/')}))" if prefix else ""
+        under = (
+            f" AND (url_path = {_literal(prefix)} OR starts_with(url_path, {_literal(prefix + '/')}))" if prefix else ""
+        )
         rules.append(on_host + under)
     return " OR ".join(rules) or "false"
 
 
 def _judge_sql(images: Path, rules: SelectionRules) -> str:
     """(gbifID, n, label, reason) per image; `reason` is the first filter that rejects it, NULL if kept."""
-    licence_rejected = "license IS NULL OR license NOT IN (SELECT license FROM free_licences)" if rules.free_licences_only else "false"
+    licence_rejected = (
+        "license IS NULL OR license NOT IN (SELECT license FROM free_licences)" if rules.free_licences_only else "false"
+    )
     return f"""
         WITH base AS (
             SELECT gbifID, n, identifier, "{rules.rank}" AS label, CASE
@@ -85,8 +89,12 @@ def _nothing_selected(total: int, rejected: dict[str, int], minimum: int) -> str
 
 
 def _free_licences(con: duckdb.DuckDBPyConnection, images: Path) -> pa.Table:
-    licences = [row[0] for row in con.execute(
-        f"SELECT DISTINCT license FROM read_parquet({_literal(str(images))}) WHERE license IS NOT NULL").fetchall()]
+    licences = [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT license FROM read_parquet({_literal(str(images))}) WHERE license IS NOT NULL"
+        ).fetchall()
+    ]
     return pa.table({"license": pa.array([lic for lic in licences if is_free_licence(lic)], pa.string())})
 
 
@@ -104,7 +112,9 @@ def select_images(out_dir: str | Path, rules: SelectionRules) -> dict:
     try:
         con.register("free_licences", _free_licences(con, images))
         con.execute(f"CREATE TEMP TABLE judged AS {_judge_sql(images, rules)}")
-        rejected = dict(con.execute("SELECT reason, count(*) FROM judged WHERE reason IS NOT NULL GROUP BY reason").fetchall())
+        rejected = dict(
+            con.execute("SELECT reason, count(*) FROM judged WHERE reason IS NOT NULL GROUP BY reason").fetchall()
+        )
         selected = con.execute(f"""
             WITH kept AS (SELECT gbifID, n, label FROM judged WHERE reason IS NULL),
             chosen AS (
@@ -112,7 +122,8 @@ def select_images(out_dir: str | Path, rules: SelectionRules) -> dict:
                 ORDER BY count(*) DESC, label LIMIT {int(rules.classes)}
             ), picked AS (
                 SELECT gbifID, n, label FROM kept JOIN chosen USING (label)
-                QUALIFY row_number() OVER (PARTITION BY label ORDER BY md5(gbifID || '_' || n::VARCHAR)) <= {int(rules.per_class)}
+                QUALIFY row_number() OVER (PARTITION BY label ORDER BY md5(gbifID || '_' || n::VARCHAR))
+                    <= {int(rules.per_class)}
             )
             SELECT i.*, p.label FROM read_parquet({_literal(str(images))}) i JOIN picked p USING (gbifID, n)
             ORDER BY p.label, i.gbifID, i.n
@@ -127,8 +138,12 @@ def select_images(out_dir: str | Path, rules: SelectionRules) -> dict:
     selected["path"] = [image_relpath(row) for row in selected.to_dict("records")]
     with atomic_path(out_dir / SELECTED_FILE) as tmp:
         selected.to_parquet(tmp, index=False)
-    report = {"images": total, "rejected": rejected, "selected": len(selected),
-              "classes": int(selected["label"].nunique()) if len(selected) else 0}
+    report = {
+        "images": total,
+        "rejected": rejected,
+        "selected": len(selected),
+        "classes": int(selected["label"].nunique()) if len(selected) else 0,
+    }
     write_json(out_dir / RULES_FILE, {"rules": asdict(rules), "counts": report})
     return report
 

@@ -10,7 +10,7 @@ SPLITS = ("train", "val", "test")
 
 
 def _rank_key(key: str, seed: int) -> str:
-    return hashlib.sha256(f"{seed}:{key}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()
 
 
 def stratified_split(

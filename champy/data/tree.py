@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 
 RANKS = ("phylum", "class", "order", "family", "genus", "species")
 UNKNOWN = "unknown"

@@ -29,7 +29,9 @@ def edibility_warnings(candidates: list[tuple[str, float]], min_probability: flo
     if candidates and candidates[0][1] >= min_probability:
         top = likely[0][0]
         if top.toxic_lookalikes:
-            ranked = sorted((lookup(name) for name in top.toxic_lookalikes), key=lambda info: STATUSES.index(info.status))
+            ranked = sorted(
+                (lookup(name) for name in top.toxic_lookalikes), key=lambda info: STATUSES.index(info.status)
+            )
             listed = ", ".join(f"{named(info)}, {_STATUS_WORDS.get(info.status, 'toxic')}" for info in ranked)
             warnings.append(f"{named(top)} has dangerous look-alikes: {listed}.")
         others = [f"{info.species} ({info.status}, {_percent(p)})" for info, p in toxic if info.species != top.species]

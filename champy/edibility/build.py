@@ -23,6 +23,7 @@ from champy.edibility.status import STATUSES, is_conflict, is_toxic, most_danger
 from champy.edibility.table import COLUMNS, LIST_SEPARATOR, SOURCES_SEPARATOR
 from champy.errors import ChampyError
 
+
 def build_rows(entries: list[SourceEntry]) -> list[dict[str, str]]:
     """One table row per species, sorted by name."""
     by_species: dict[str, list[SourceEntry]] = defaultdict(list)

@@ -24,7 +24,7 @@ CURATOR = "curator"
 _COLUMNS = ("species", "status", "common_name", "lookalikes", "reference", "note")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def references(path: Path = REFERENCES_PATH) -> dict[str, str]:
     """Reference key -> full citation."""
     return {row["key"]: row["citation"] for row in read_rows(path, ("key", "citation"), "reference list")}
@@ -43,7 +43,9 @@ def read_curated(path: Path = CURATED_PATH, citations: dict[str, str] | None = N
         keys = [key.strip() for key in row["reference"].split(";") if key.strip()]
         unknown = [key for key in keys if key not in citations]
         if not keys or unknown:
-            raise ChampyError(f"{path}: {species} needs references listed in {REFERENCES_PATH.name}: {unknown or 'none'}")
+            raise ChampyError(
+                f"{path}: {species} needs references listed in {REFERENCES_PATH.name}: {unknown or 'none'}"
+            )
         lookalikes = [canonical_species(name) for name in row["lookalikes"].split(";") if name.strip()]
         entries.append(
             SourceEntry(

@@ -39,11 +39,13 @@ class LicensedPhoto:
     source_page: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _features(path: Path = FEATURES_PATH) -> dict[str, dict[str, str]]:
     columns = ("species", *FEATURES, "reference")
-    return {canonical_species(row["species"]) or row["species"]: row
-            for row in read_rows(path, columns, "field-guide table")}
+    return {
+        canonical_species(row["species"]) or row["species"]: row
+        for row in read_rows(path, columns, "field-guide table")
+    }
 
 
 def species_features(species: str) -> dict[str, str]:
@@ -58,7 +60,7 @@ def feature_references(species: str) -> tuple[str, ...]:
     return split_list(row["reference"]) if row else ()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _photos(folder: Path = REFERENCE_PHOTOS_DIR) -> dict[str, tuple[LicensedPhoto, ...]]:
     table = folder / "photos.csv"
     if not table.is_file():

@@ -14,7 +14,15 @@ from champy.paths import PROJECT_ROOT
 
 TABLE_PATH = PROJECT_ROOT / "data" / "edibility.csv"
 COLUMNS = (
-    "species", "status", "common_name", "sources", "conflict", "lookalikes", "toxic_lookalikes", "note", "reference",
+    "species",
+    "status",
+    "common_name",
+    "sources",
+    "conflict",
+    "lookalikes",
+    "toxic_lookalikes",
+    "note",
+    "reference",
 )
 SOURCES_SEPARATOR = " | "
 LIST_SEPARATOR = "; "
@@ -51,7 +59,7 @@ def read_rows(path: Path, columns: Sequence[str], what: str) -> list[dict[str, s
     return rows
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_table(path: Path = TABLE_PATH) -> dict[str, EdibilityInfo]:
     """The table at `path` keyed by species name."""
     rows = read_rows(path, COLUMNS, "edibility table")

@@ -32,8 +32,9 @@ def split_rows(table: pd.DataFrame, split: str, config: dict) -> tuple[pd.DataFr
         raise ChampyError(f"split must be one of {', '.join(('all',) + SPLITS)}, not {split!r}")
     if "split" in table.columns and table["split"].isin(SPLITS).all():
         return table[table["split"] == split], "as recorded with the photos"
-    prepared = prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
-                       int(config.get("seed", 42)))
+    prepared = prepare(
+        table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)), int(config.get("seed", 42))
+    )
     return prepared.rows(split), "split as the trainer split it"
 
 
@@ -59,9 +60,14 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
         unseen_scores = open_set_score(unseen_probs, model.other_index, model.open_set_score)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]
     return {
-        "model": model.name, "data": str(data_dir), "split": split, "split_source": split_source, **report,
+        "model": model.name,
+        "data": str(data_dir),
+        "split": split,
+        "split_source": split_source,
+        **report,
         "unseen_species_photos": int(len(unseen)),
         "unseen_species_flagged": flagged_share(unseen_scores, model.unknown_threshold),
-        "known_flagged": flagged_share(open_set_score(probs, model.other_index, model.open_set_score),
-                                       model.unknown_threshold),
+        "known_flagged": flagged_share(
+            open_set_score(probs, model.other_index, model.open_set_score), model.unknown_threshold
+        ),
     }

@@ -26,8 +26,13 @@ def predict_rows(model: keras.Model, rows: pd.DataFrame, batch_size: int = 32) -
 
 
 def held_out_report(
-    val_probs: np.ndarray, val_labels: np.ndarray, test_probs: np.ndarray, test_labels: np.ndarray,
-    names: list[str], other_index: int | None, max_known_flagged: float,
+    val_probs: np.ndarray,
+    val_labels: np.ndarray,
+    test_probs: np.ndarray,
+    test_labels: np.ndarray,
+    names: list[str],
+    other_index: int | None,
+    max_known_flagged: float,
 ) -> dict:
     """Calibration, test metrics and open-set figures from validation and test predictions."""
     temperature = fit_temperature(val_probs, val_labels)
@@ -37,7 +42,8 @@ def held_out_report(
     known_names = [n for i, n in enumerate(names) if i != other_index]
     known_metrics = classification_metrics(
         np.delete(test_cal[known_test], other_index, axis=-1) if other_index is not None else test_cal,
-        test_labels[known_test], known_names,
+        test_labels[known_test],
+        known_names,
     )
     return {
         "test": classification_metrics(test_cal, test_labels, names),

@@ -50,13 +50,19 @@ def flagged_share(scores: np.ndarray, threshold: float) -> float | None:
 RULES = {
     "known_confidence": "answer 'unknown' when the top known-species probability (calibrated) is below the threshold",
     "known_margin": "answer 'unknown' when the top known-species probability minus the 'other fungi' probability "
-                    "(calibrated) is below the threshold",
+    "(calibrated) is below the threshold",
     "not_other": "answer 'unknown' when one minus the 'other fungi' probability (calibrated) is below the threshold",
 }
 
 
-def open_set_section(val_cal: np.ndarray, val_labels: np.ndarray, test_cal: np.ndarray, test_labels: np.ndarray,
-                     other_index: int | None, max_known_flagged: float) -> dict:
+def open_set_section(
+    val_cal: np.ndarray,
+    val_labels: np.ndarray,
+    test_cal: np.ndarray,
+    test_labels: np.ndarray,
+    other_index: int | None,
+    max_known_flagged: float,
+) -> dict:
     """The card's open-set section: every score's threshold and figures, and the one that flags the most unseen
     validation species (at most `max_known_flagged` of known validation photos flagged), chosen on validation only."""
     known_val, known_test = val_labels != other_index, test_labels != other_index
@@ -77,7 +83,7 @@ def open_set_section(val_cal: np.ndarray, val_labels: np.ndarray, test_cal: np.n
         "unknown_threshold": compared[best]["unknown_threshold"],
         "rule": RULES[best],
         "chosen_on": f"validation split: at most {max_known_flagged:.0%} of known-species photos flagged; the score "
-                     "flagging the most unseen validation species",
+        "flagging the most unseen validation species",
         "test_known_flagged": compared[best]["test_known_flagged"],
         "test_unseen_species_flagged": compared[best]["test_unseen_species_flagged"],
         "test_unseen_species_photos": int((~known_test).sum()),

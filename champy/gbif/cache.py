@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class ResponseCache:
             body = entry["body"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if fetched_at.tzinfo is None or datetime.now(timezone.utc) - fetched_at > self.max_age:
+        if fetched_at.tzinfo is None or datetime.now(UTC) - fetched_at > self.max_age:
             return None
         return CachedAnswer(body, fetched_at)
 

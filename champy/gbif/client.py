@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,7 +41,7 @@ class GbifClient:
         if cached is not None:
             return cached.body, cached.fetched_at, True
         body = self._download(url)
-        fetched_at = datetime.now(timezone.utc)
+        fetched_at = datetime.now(UTC)
         self.cache.store(url, CachedAnswer(body, fetched_at))
         return body, fetched_at, False
 

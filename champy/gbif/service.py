@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -96,7 +96,7 @@ def get_occurrences(
 
 def _offline_result(species: str, snapshot: Path | None, limit: int, reason: str, gbif_url: str) -> OccurrenceResult:
     """The snapshot's records of `species` (or none), with a notice saying why live GBIF was not used."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if snapshot is None:
         notice = f"{reason} No offline snapshot is available."
         return OccurrenceResult(species, records_to_frame([]), NONE, now, gbif_url, notice)
@@ -110,4 +110,3 @@ def _offline_result(species: str, snapshot: Path | None, limit: int, reason: str
         return OccurrenceResult(species, records, NONE, now, gbif_url, notice)
     notice = f"{reason} Showing the offline snapshot instead."
     return OccurrenceResult(species, records, SNAPSHOT, latest_record_date(records), gbif_url, notice)
-

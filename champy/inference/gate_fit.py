@@ -24,7 +24,9 @@ NEGATIVES_TABLE = "negatives.csv"
 SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
 SMALL_CREATURES = ("slug", "snail", "earthworm")
 SMALL_CREATURES_CATEGORY = "slug, snail or worm"
-HARD_CATEGORIES = frozenset({"flower", "plant", "leaf", "texture", "rock", "food", "herbarium", SMALL_CREATURES_CATEGORY})
+HARD_CATEGORIES = frozenset(
+    {"flower", "plant", "leaf", "texture", "rock", "food", "herbarium", SMALL_CREATURES_CATEGORY}
+)
 """Negatives a mushroom photo is easily mistaken for (the rest are everyday photos)."""
 FOLDS = 5
 
@@ -54,11 +56,13 @@ def negative_photos(folder: Path) -> pd.DataFrame:
     table = pd.read_csv(table_path, dtype=str, keep_default_na=False)
     groups = [source_group(source) for source in table["source"]]
     small = [any(word in group.lower() for word in SMALL_CREATURES) for group in groups]
-    return pd.DataFrame({
-        "path": [str(folder / p) for p in table["path"]],
-        "category": np.where(small, SMALL_CREATURES_CATEGORY, table["category"]),
-        "group": groups,
-    })
+    return pd.DataFrame(
+        {
+            "path": [str(folder / p) for p in table["path"]],
+            "category": np.where(small, SMALL_CREATURES_CATEGORY, table["category"]),
+            "group": groups,
+        }
+    )
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 25) -> tuple[np.ndarray, float]:
@@ -107,8 +111,14 @@ def held_out_logits(features: np.ndarray, y: np.ndarray, fold: np.ndarray, l2: f
     return logits
 
 
-def measure(features: np.ndarray, y: np.ndarray, category: np.ndarray, group: np.ndarray, l2: float,
-            max_mushrooms_rejected: float) -> tuple[float, dict]:
+def measure(
+    features: np.ndarray,
+    y: np.ndarray,
+    category: np.ndarray,
+    group: np.ndarray,
+    l2: float,
+    max_mushrooms_rejected: float,
+) -> tuple[float, dict]:
     """(threshold, figures) from out-of-fold scores over held-out sources."""
     logits = held_out_logits(features, y, source_folds(category, group), l2)
     mushrooms = np.sort(logits[y == 1])
@@ -118,7 +128,7 @@ def measure(features: np.ndarray, y: np.ndarray, category: np.ndarray, group: np
     hard = negative & np.isin(category, list(HARD_CATEGORIES))
     figures = {
         "method": f"{FOLDS}-fold cross-validation over whole sources (one repository's class folder; one species "
-                  "for the mushrooms): every photo scored by a gate fitted without its source",
+        "for the mushrooms): every photo scored by a gate fitted without its source",
         "mushroom_photos": int(y.sum()),
         "mushrooms_rejected": float(rejected[y == 1].mean()),
         "non_mushroom_photos": int(negative.sum()),
@@ -127,16 +137,25 @@ def measure(features: np.ndarray, y: np.ndarray, category: np.ndarray, group: np
         "hard_rejected": float(rejected[hard].mean()) if hard.any() else None,
         "hard_categories": sorted(HARD_CATEGORIES),
         "per_category": {
-            name: {"photos": int((category == name).sum()), "sources": int(len(np.unique(group[category == name]))),
-                   "rejected": float(rejected[category == name].mean())}
+            name: {
+                "photos": int((category == name).sum()),
+                "sources": int(len(np.unique(group[category == name]))),
+                "rejected": float(rejected[category == name].mean()),
+            }
             for name in np.unique(category[negative])
         },
     }
     return float(1.0 / (1.0 + np.exp(-threshold_logit))), figures
 
 
-def fit_gate(positives: pd.DataFrame, negatives: pd.DataFrame, out: Path, backbone: str = DEFAULT_GATE_BACKBONE,
-             l2: float = 300.0, max_mushrooms_rejected: float = 0.02) -> dict:
+def fit_gate(
+    positives: pd.DataFrame,
+    negatives: pd.DataFrame,
+    out: Path,
+    backbone: str = DEFAULT_GATE_BACKBONE,
+    l2: float = 300.0,
+    max_mushrooms_rejected: float = 0.02,
+) -> dict:
     """Fit the gate on mushroom photos (path, species) and non-mushroom photos (path, category, group); write `out`."""
     paths = list(positives["path"]) + list(negatives["path"])
     features = gate_features(load_images(paths, gate_input_size(backbone)), backbone).astype(np.float64)

@@ -9,20 +9,20 @@ toxic candidate or toxic look-alike raises a warning.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from champy.evaluation.calibration import apply_temperature
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
+from champy.evaluation.calibration import apply_temperature
+from champy.evaluation.openset import open_set_score
 from champy.images import ImageSource, check_photo_count, fit_within, load_image, to_model_input
 from champy.inference.decode import Candidate, genus_rollup, top_species
 from champy.inference.gradcam import overlay
 from champy.inference.model import ChampyModel
 from champy.safety import Risk, assess_risk
-from champy.evaluation.openset import open_set_score
 
 GENUS_CONFIDENT = 0.6
 
@@ -78,7 +78,9 @@ class Identification:
         }
 
 
-def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str, genus: list[Candidate]) -> tuple[str, str, str]:
+def _verdict(
+    model: ChampyModel, probs: np.ndarray, gate_score: float, top: str, genus: list[Candidate]
+) -> tuple[str, str, str]:
     """(verdict, answer, rank of the answer) for calibrated probabilities and a gate score."""
     if gate_score < model.gate.threshold:
         return "not_a_mushroom", "not a mushroom", "none"
@@ -89,8 +91,17 @@ def _verdict(model: ChampyModel, probs: np.ndarray, gate_score: float, top: str,
     return "unknown", "a mushroom the model does not know", "none"
 
 
-def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.ndarray, name: str, top_k: int,
-                     explain: bool, class_index: int | None, min_probability: float, preprocess_ms: float) -> Identification:
+def _identify_pixels(
+    model: ChampyModel,
+    photos: list[Image.Image],
+    pixels: np.ndarray,
+    name: str,
+    top_k: int,
+    explain: bool,
+    class_index: int | None,
+    min_probability: float,
+    preprocess_ms: float,
+) -> Identification:
     start = time.perf_counter()
     raw, imagenet, cams, features = model.run(pixels, class_index=class_index, explain=explain, with_features=True)
     predict_ms = (time.perf_counter() - start) * 1000
@@ -99,24 +110,46 @@ def _identify_pixels(model: ChampyModel, photos: list[Image.Image], pixels: np.n
     genus = genus_rollup(probs, model.labels, model.other_index)
     ranked = top_species(probs, model.labels, model.other_index, top_k)
     verdict, answer, rank = _verdict(model, probs, gate_score, ranked[0][0]["name"], genus)
-    species = [SpeciesCandidate(l["name"], l["genus"], p, lookup(l["name"]).status) for l, p in ranked if p >= min_probability]
+    species = [
+        SpeciesCandidate(label["name"], label["genus"], p, lookup(label["name"]).status)
+        for label, p in ranked
+        if p >= min_probability
+    ]
     start = time.perf_counter()
-    overlays = [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain and verdict != "not_a_mushroom" else []
+    overlays = (
+        [overlay(photo, cam) for photo, cam in zip(photos, cams)] if explain and verdict != "not_a_mushroom" else []
+    )
     gradcam_ms = (time.perf_counter() - start) * 1000
     warnings = edibility_warnings([(c.name, c.probability) for c in species])
     risk = assess_risk(probs, model.labels, model.other_index, verdict, features, model.safety)
     return Identification(
-        image=name, model=model.name, verdict=verdict, answer=answer, answer_rank=rank,
-        mushroom_probability=gate_score, species=species, genus=genus[:top_k], warnings=warnings,
+        image=name,
+        model=model.name,
+        verdict=verdict,
+        answer=answer,
+        answer_rank=rank,
+        mushroom_probability=gate_score,
+        species=species,
+        genus=genus[:top_k],
+        warnings=warnings,
         timings_ms={"preprocess": preprocess_ms, "predict": predict_ms, "gradcam": gradcam_ms},
-        other_probability=float(probs[model.other_index]) if model.other_index is not None else 0.0, risk=risk,
-        photo=photos[0], overlay=overlays[0] if overlays else None, overlays=overlays,
+        other_probability=float(probs[model.other_index]) if model.other_index is not None else 0.0,
+        risk=risk,
+        photo=photos[0],
+        overlay=overlays[0] if overlays else None,
+        overlays=overlays,
     )
 
 
-def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k: int = 5, explain: bool = True,
-                      class_index: int | None = None, names: Sequence[str] | None = None,
-                      min_probability: float = 0.0) -> Identification:
+def identify_specimen(
+    sources: Sequence[ImageSource],
+    model: ChampyModel,
+    top_k: int = 5,
+    explain: bool = True,
+    class_index: int | None = None,
+    names: Sequence[str] | None = None,
+    min_probability: float = 0.0,
+) -> Identification:
     """Identify one specimen from one or several photos (calibrated probabilities averaged).
 
     The species list holds the `top_k` most probable species at or above `min_probability`;
@@ -127,16 +160,27 @@ def identify_specimen(sources: Sequence[ImageSource], model: ChampyModel, top_k:
     if not sources:
         raise ValueError("no photo given")
     check_photo_count(len(sources))
-    names = list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
+    names = (
+        list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
+    )
     start = time.perf_counter()
     decoded = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
     pixels = np.stack([to_model_input(photo, model.size) for photo in decoded])
     photos = [fit_within(photo) for photo in decoded]  # what the result keeps and shows: display size
     preprocess_ms = (time.perf_counter() - start) * 1000
-    return _identify_pixels(model, photos, pixels, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms)
+    return _identify_pixels(
+        model, photos, pixels, ", ".join(names), top_k, explain, class_index, min_probability, preprocess_ms
+    )
 
 
-def identify(source: ImageSource, model: ChampyModel, top_k: int = 5, explain: bool = True,
-             class_index: int | None = None, name: str | None = None, min_probability: float = 0.0) -> Identification:
+def identify(
+    source: ImageSource,
+    model: ChampyModel,
+    top_k: int = 5,
+    explain: bool = True,
+    class_index: int | None = None,
+    name: str | None = None,
+    min_probability: float = 0.0,
+) -> Identification:
     """Identify the mushroom in one photo (path, bytes or file object)."""
     return identify_specimen([source], model, top_k, explain, class_index, [name] if name else None, min_probability)

@@ -21,7 +21,13 @@ import tensorflow as tf
 
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference.gate import (
-    DEFAULT_GATE_BACKBONE, GATE_INPUT_SIZE, gate_input_size, gate_network, has_gate, imagenet_input, load_gate,
+    DEFAULT_GATE_BACKBONE,
+    GATE_INPUT_SIZE,
+    gate_input_size,
+    gate_network,
+    has_gate,
+    imagenet_input,
+    load_gate,
 )
 from champy.models.card import card_path, read_card
 from champy.models.registry import get_backbone
@@ -111,7 +117,11 @@ class ChampyModel:
                 gate_features = self._gate(shared, training=False)
                 features_in = shared
             else:
-                gate_pixels = pixels if self.size == GATE_INPUT_SIZE else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
+                gate_pixels = (
+                    pixels
+                    if self.size == GATE_INPUT_SIZE
+                    else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
+                )
                 gate_features = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
                 features_in = pixels
             with tf.GradientTape() as tape:
@@ -132,8 +142,9 @@ class ChampyModel:
 
         self._run = run
 
-    def run(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True,
-            with_features: bool = False):
+    def run(
+        self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True, with_features: bool = False
+    ):
         """Species probabilities, the gate's pooled ImageNet features and Grad-CAM maps for a batch of pixels.
 
         With `with_features`, also the photo's embedding: the last convolutional maps averaged over space and
@@ -173,7 +184,9 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=64)
-def _unservable_reason(path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None) -> str | None:
+def _unservable_reason(
+    path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None
+) -> str | None:
     """Why a model file and its card fail the cheap checks (readable HDF5 model, valid card), None if they pass.
 
     Cached per file version (the stamps), so page reruns neither reread the files nor repeat the warning.
@@ -198,8 +211,11 @@ def _unservable_reason(path: Path, model_stamp: tuple[int, int] | None, card_sta
 
 def _model_checks() -> dict[str, str | None]:
     """Every `models/*.h5` with a card: its name and why it cannot be offered (None when it can)."""
-    return {p.stem: _unservable_reason(p, _stamp(p), _stamp(card_path(p)))
-            for p in sorted(MODELS_DIR.glob("*.h5")) if card_path(p).is_file()}
+    return {
+        p.stem: _unservable_reason(p, _stamp(p), _stamp(card_path(p)))
+        for p in sorted(MODELS_DIR.glob("*.h5"))
+        if card_path(p).is_file()
+    }
 
 
 def available_models() -> list[str]:

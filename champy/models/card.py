@@ -47,7 +47,12 @@ def software_versions() -> dict[str, str]:
 
     from champy import __version__
 
-    return {"champy": __version__, "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
+    return {
+        "champy": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def validate_card(card: Any, num_outputs: int | None = None) -> list[str]:

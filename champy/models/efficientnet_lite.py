@@ -77,8 +77,11 @@ class LiteVariant:
         """Lite0's stages scaled: every width, and the depth of all but the first and last stage."""
         last = len(LITE0_STAGES) - 1
         return tuple(
-            replace(stage, filters=round_filters(stage.filters, self.width),
-                    repeats=stage.repeats if i in (0, last) else math.ceil(stage.repeats * self.depth))
+            replace(
+                stage,
+                filters=round_filters(stage.filters, self.width),
+                repeats=stage.repeats if i in (0, last) else math.ceil(stage.repeats * self.depth),
+            )
             for i, stage in enumerate(LITE0_STAGES)
         )
 
@@ -192,7 +195,9 @@ def EfficientNetLite(
     With `include_preprocessing` the model takes RGB 0..255; without it, (x - 127) / 128.
     """
     if weights == "imagenet":
-        raise ValueError(f"Keras has no ImageNet download for {variant.name}; pass the path of a converted weights file")
+        raise ValueError(
+            f"Keras has no ImageNet download for {variant.name}; pass the path of a converted weights file"
+        )
     if include_top and weights is not None and classes != 1000:
         raise ValueError("pretrained weights with include_top need classes=1000")
     if input_shape is None:

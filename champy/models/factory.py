@@ -14,8 +14,8 @@ pixels and the preprocessing can never drift from training.
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 from champy.models.registry import Backbone, get_backbone
@@ -47,7 +47,9 @@ def augmentation_layers(seed: int | None = None) -> list[layers.Layer]:
         layers.RandomFlip(AUGMENTATION["flip"], seed=seed, name="augment_flip"),
         layers.RandomRotation(AUGMENTATION["rotation"], fill_mode="reflect", seed=seed, name="augment_rotation"),
         layers.RandomZoom(AUGMENTATION["zoom"], fill_mode="reflect", seed=seed, name="augment_zoom"),
-        layers.RandomBrightness(AUGMENTATION["brightness"], value_range=(0.0, 255.0), seed=seed, name="augment_brightness"),
+        layers.RandomBrightness(
+            AUGMENTATION["brightness"], value_range=(0.0, 255.0), seed=seed, name="augment_brightness"
+        ),
     ]
 
 
@@ -81,7 +83,9 @@ def copy_backbone_weights(source: keras.Model, target: keras.Model) -> int:
     return len(source_layers)
 
 
-def _build_graph(spec: Backbone, num_classes: int, size: int, augment: bool, dropout: float, seed: int | None) -> keras.Model:
+def _build_graph(
+    spec: Backbone, num_classes: int, size: int, augment: bool, dropout: float, seed: int | None
+) -> keras.Model:
     image = keras.Input((size, size, 3), name="image")
     x = image
     if augment:

@@ -26,7 +26,9 @@ def torch_lite(state_path: str | Path, variant: LiteVariant = LITE0):
         import torch
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
-        raise ChampyError(f"PyTorch and efficientnet-lite-pytorch are needed (pip install -r {CONVERT_REQUIREMENTS})") from None
+        raise ChampyError(
+            f"PyTorch and efficientnet-lite-pytorch are needed (pip install -r {CONVERT_REQUIREMENTS})"
+        ) from None
     model = EfficientNet.from_name(variant.name.replace("_", "-"))
     model.load_state_dict(torch.load(state_path, map_location="cpu", weights_only=True))
     return model.eval()
@@ -48,8 +50,13 @@ def keras_logits_model(top_weights: str | Path, variant: LiteVariant = LITE0) ->
 
 def keras_logits_from_parts(notop_weights: str | Path, head_weights: str | Path, variant: LiteVariant) -> keras.Model:
     """The Keras Lite classifier returning logits, built from the notop weights and the classifier's `.npz`."""
-    trunk = EfficientNetLite(variant, include_top=False, weights=str(notop_weights), pooling="avg",
-                             input_shape=(variant.size, variant.size, 3))
+    trunk = EfficientNetLite(
+        variant,
+        include_top=False,
+        weights=str(notop_weights),
+        pooling="avg",
+        input_shape=(variant.size, variant.size, 3),
+    )
     head = np.load(head_weights)
     dense = keras.layers.Dense(head["bias"].shape[0], name="predictions")
     model = keras.Model(trunk.input, dense(trunk.output))

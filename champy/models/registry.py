@@ -6,8 +6,8 @@ convolutional layer (for Grad-CAM) and the first layer unfrozen in the fine-tuni
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import keras
 
@@ -104,5 +104,14 @@ from champy.models.efficientnet_lite import LITE1, LITE2, EfficientNetLite1, Eff
 
 for _variant, _constructor in ((LITE1, EfficientNetLite1), (LITE2, EfficientNetLite2)):
     # Only the notop file ships (models/imagenet/EFFICIENTNET_LITE1_LITE2.md): all a species model and its gate need.
-    register(Backbone(_variant.name, _constructor, _variant.size, "none", "top_activation", _variant.finetune_after,
-                      local_weights={"notop": _variant.notop_weights}))
+    register(
+        Backbone(
+            _variant.name,
+            _constructor,
+            _variant.size,
+            "none",
+            "top_activation",
+            _variant.finetune_after,
+            local_weights={"notop": _variant.notop_weights},
+        )
+    )

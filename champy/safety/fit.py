@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from champy.evaluation.calibration import apply_temperature
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
+from champy.evaluation.calibration import apply_temperature
 from champy.images import load_image, to_model_input
 from champy.inference.model import ChampyModel
 from champy.paths import PROJECT_ROOT
@@ -47,10 +47,12 @@ def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> 
     """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
     probs, embeddings = [], []
     for start in range(0, len(paths), batch_size):
-        pixels = np.stack([
-            to_model_input(load_image(path, draft_size=2 * model.size), model.size)
-            for path in paths[start:start + batch_size]
-        ])
+        pixels = np.stack(
+            [
+                to_model_input(load_image(path, draft_size=2 * model.size), model.size)
+                for path in paths[start : start + batch_size]
+            ]
+        )
         raw, _, _, features = model.run(pixels, explain=False, with_features=True)
         probs.append(apply_temperature(raw, model.temperature))
         embeddings.append(features)
@@ -63,8 +65,9 @@ def trainer_split(model: ChampyModel, photos_dir: Path) -> PreparedData:
     """The labelled photos split exactly as the trainer split them for `model` (settings from its card)."""
     config = model.card.get("training", {}).get("config", {})
     table = load_labelled(photos_dir, model.card["rank"])
-    return prepare(table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)),
-                   int(config.get("seed", 42)))
+    return prepare(
+        table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)), int(config.get("seed", 42))
+    )
 
 
 def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
@@ -74,9 +77,11 @@ def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
     for index, label in enumerate(model.labels):
         expected = label.get("count", {}).get("val")
         if expected is not None and int(counted.get(index, 0)) != int(expected):
-            raise ChampyError(f"{photos_dir} does not split as {model.name} was trained ({label['name']}: "
-                              f"{counted.get(index, 0)} validation photos, the card says {expected}); "
-                              "fitting on it could use training photos")
+            raise ChampyError(
+                f"{photos_dir} does not split as {model.name} was trained ({label['name']}: "
+                f"{counted.get(index, 0)} validation photos, the card says {expected}); "
+                "fitting on it could use training photos"
+            )
     return rows
 
 
@@ -100,8 +105,9 @@ def _ceiling(scores: np.ndarray, false_alarms: float, floor: float, cap: float) 
     return round(float(np.clip(np.quantile(scores, 1.0 - false_alarms), floor, cap)), 6)
 
 
-def choose_thresholds(model: ChampyModel, val: Embedded, species: list[str],
-                      references: np.ndarray) -> tuple[Thresholds, dict[str, str]]:
+def choose_thresholds(
+    model: ChampyModel, val: Embedded, species: list[str], references: np.ndarray
+) -> tuple[Thresholds, dict[str, str]]:
     """Thresholds from the validation photos of safe species outside the dangerous genera (the false alarms)."""
     names = [label["name"] for label in model.labels]
     known = [i for i in range(len(names)) if i != model.other_index]
@@ -109,18 +115,22 @@ def choose_thresholds(model: ChampyModel, val: Embedded, species: list[str],
     deadly = [i for i in known if status_of[i] == "deadly"]
     toxic = [i for i in known if status_of[i] in TOXIC]
     risky_genera = [i for i in known if (model.labels[i].get("genus") or names[i].split()[0]) in dangerous_genera()]
-    safe = np.array([
-        lookup(s).status in SAFE_STATUSES and s.split()[0] not in dangerous_genera() and s in names for s in species
-    ], bool)
+    safe = np.array(
+        [lookup(s).status in SAFE_STATUSES and s.split()[0] not in dangerous_genera() and s in names for s in species],
+        bool,
+    )
     share = f"at most {PROBABILITY_FALSE_ALARMS:.0%} of {int(safe.sum())} validation photos of safe species"
     thresholds = Thresholds(
         deadly_probability=_ceiling(_mass(val.probs[safe], deadly), PROBABILITY_FALSE_ALARMS, 0.005, 0.05),
         poisonous_probability=_ceiling(_mass(val.probs[safe], toxic), PROBABILITY_FALSE_ALARMS, 0.01, 0.10),
-        dangerous_genus_probability=_ceiling(_mass(val.probs[safe], risky_genera), PROBABILITY_FALSE_ALARMS,
-                                             0.02, 0.15),
+        dangerous_genus_probability=_ceiling(
+            _mass(val.probs[safe], risky_genera), PROBABILITY_FALSE_ALARMS, 0.02, 0.15
+        ),
         lookalike_similarity=_ceiling(
             (val.embeddings[safe] @ references.T).max(axis=1) if len(references) else np.zeros(0),
-            SIMILARITY_FALSE_ALARMS, 0.3, 0.95,
+            SIMILARITY_FALSE_ALARMS,
+            0.3,
+            0.95,
         ),
     )
     how = {
@@ -128,7 +138,7 @@ def choose_thresholds(model: ChampyModel, val: Embedded, species: list[str],
         "poisonous_probability": f"reached by {share}, within [0.01, 0.10]",
         "dangerous_genus_probability": f"reached by {share}, within [0.02, 0.15]",
         "lookalike_similarity": f"reached by at most {SIMILARITY_FALSE_ALARMS:.1%} of the same photos, within "
-                                "[0.3, 0.95]",
+        "[0.3, 0.95]",
         "safe species": "classes rated edible, choice or inedible whose genus is not in data/dangerous_genera.csv",
     }
     return thresholds, how
@@ -154,8 +164,10 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
         model=model.name,
         labels=tuple(label["name"] for label in model.labels),
         model_created=str(model.card.get("created", "")),
-        fitted_on=(f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
-                   f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"),
+        fitted_on=(
+            f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
+            f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"
+        ),
         thresholds=thresholds,
         validation=tuple(
             ValidationAnswer(int(a), round(float(p[a]), 5), str(s))

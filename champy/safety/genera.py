@@ -27,7 +27,7 @@ class DangerousGenus:
     reference: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dangerous_genera(path: Path = GENERA_PATH) -> dict[str, DangerousGenus]:
     """The curated table keyed by genus."""
     rows = read_rows(path, _COLUMNS, "dangerous-genera table")

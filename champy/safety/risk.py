@@ -74,8 +74,9 @@ def percent(value: float) -> str:
     return f"{value * 100:.0f} %" if value >= 0.01 else f"{value * 100:.1f} %"
 
 
-def _probability_route(probs: np.ndarray, names: list[str], known: list[int], limits: Thresholds,
-                       findings: _Findings) -> None:
+def _probability_route(
+    probs: np.ndarray, names: list[str], known: list[int], limits: Thresholds, findings: _Findings
+) -> None:
     by_status: dict[str, list[tuple[str, float]]] = {"deadly": [], "poisonous": []}
     for index in known:
         status = lookup(names[index]).status
@@ -110,14 +111,19 @@ def _confusion_route(probs: np.ndarray, names: list[str], profile: SafetyProfile
         findings.poisonous = max(findings.poisonous, rate)
         for species in dict.fromkeys(hits):
             count = hits.count(species)
-            findings.add(status, species, (
-                f"In validation, {count} of {len(support)} photos the model answered {names[answer]} "
-                f"(at {percent(floor)} or more) were the {status} {named(species)}."
-            ))
+            findings.add(
+                status,
+                species,
+                (
+                    f"In validation, {count} of {len(support)} photos the model answered {names[answer]} "
+                    f"(at {percent(floor)} or more) were the {status} {named(species)}."
+                ),
+            )
 
 
-def _genus_route(probs: np.ndarray, labels: list[dict], known: list[int], limits: Thresholds,
-                 findings: _Findings) -> None:
+def _genus_route(
+    probs: np.ndarray, labels: list[dict], known: list[int], limits: Thresholds, findings: _Findings
+) -> None:
     mass: dict[str, float] = {}
     for index in known:
         genus = labels[index].get("genus") or labels[index]["name"].split()[0]
@@ -131,14 +137,19 @@ def _genus_route(probs: np.ndarray, labels: list[dict], known: list[int], limits
             status = entry.level if lookup(member).status == "unknown" else lookup(member).status
             if status in ("deadly", "poisonous"):
                 findings.add(status, member, "")
-        findings.add(entry.level, "", (
-            f"{genus} ({percent(probability)} of the answer) includes {entry.level} species such as {members} "
-            f"that a photo cannot tell apart: {entry.why[0].lower()}{entry.why[1:]}."
-        ))
+        findings.add(
+            entry.level,
+            "",
+            (
+                f"{genus} ({percent(probability)} of the answer) includes {entry.level} species such as {members} "
+                f"that a photo cannot tell apart: {entry.why[0].lower()}{entry.why[1:]}."
+            ),
+        )
 
 
-def _lookalike_route(embeddings: np.ndarray | None, profile: SafetyProfile, names: list[str],
-                     findings: _Findings) -> None:
+def _lookalike_route(
+    embeddings: np.ndarray | None, profile: SafetyProfile, names: list[str], findings: _Findings
+) -> None:
     """Each photo against the bank (a specimen's views are compared one by one, never averaged)."""
     bank = profile.reference_matrix()
     if embeddings is None or not len(bank) or embeddings.shape[-1] != bank.shape[1]:
@@ -152,23 +163,30 @@ def _lookalike_route(embeddings: np.ndarray | None, profile: SafetyProfile, name
         status = lookup(species).status
         if score >= limit and status in ("deadly", "poisonous"):
             unknown = "" if species in names else ", a species this model has no class for"
-            findings.add(status, species, (
-                f"The photo resembles the reference photos of the {status} {named(species)}{unknown} "
-                f"(similarity {score:.2f}, alarm at {limit:.2f})."
-            ))
+            findings.add(
+                status,
+                species,
+                (
+                    f"The photo resembles the reference photos of the {status} {named(species)}{unknown} "
+                    f"(similarity {score:.2f}, alarm at {limit:.2f})."
+                ),
+            )
 
 
 def _table_route(species: str, findings: _Findings) -> None:
     """A deadly look-alike that the edibility table names for the answered species cannot be ruled out."""
     for lookalike in lookup(species).toxic_lookalikes:
         if lookup(lookalike).status == "deadly":
-            findings.add("deadly", lookalike, (
-                f"{named(species)} has a deadly look-alike, {named(lookalike)}, that a photo cannot rule out."
-            ))
+            findings.add(
+                "deadly",
+                lookalike,
+                (f"{named(species)} has a deadly look-alike, {named(lookalike)}, that a photo cannot rule out."),
+            )
 
 
-def _rejected_photo(embeddings: np.ndarray | None, profile: SafetyProfile | None, names: list[str],
-                    findings: _Findings) -> Risk:
+def _rejected_photo(
+    embeddings: np.ndarray | None, profile: SafetyProfile | None, names: list[str], findings: _Findings
+) -> Risk:
     """A photo the gate rejected: only its resemblance to a dangerous species can still raise the risk."""
     if profile is not None:
         _lookalike_route(embeddings, profile, names, findings)
@@ -177,13 +195,24 @@ def _rejected_photo(embeddings: np.ndarray | None, profile: SafetyProfile | None
         if reasons:
             note = "The gate judged this photo not a mushroom, but the resemblance below may mean it is one."
             return Risk(level, findings.deadly, findings.poisonous, [note, *reasons], findings.species(level))
-    return Risk("uncertain", findings.deadly, findings.poisonous,
-                ["The photo does not look like a mushroom, so nothing was identified."])
+    return Risk(
+        "uncertain",
+        findings.deadly,
+        findings.poisonous,
+        ["The photo does not look like a mushroom, so nothing was identified."],
+    )
 
 
-def _without_danger(probs: np.ndarray, names: list[str], known: list[int], other_index: int | None, verdict: str,
-                    profile: SafetyProfile | None, findings: _Findings) -> Risk:
-    """"low" for a confident identification of a species with edibility data and a safety profile, else "uncertain"."""
+def _without_danger(
+    probs: np.ndarray,
+    names: list[str],
+    known: list[int],
+    other_index: int | None,
+    verdict: str,
+    profile: SafetyProfile | None,
+    findings: _Findings,
+) -> Risk:
+    """ "low" for a confident identification of a species with edibility data and a safety profile, else "uncertain"."""
     top = known[int(np.argmax(probs[known]))] if known else 0
     confidence = float(probs[top])
     other = float(probs[other_index]) if other_index is not None else 0.0
@@ -193,8 +222,9 @@ def _without_danger(probs: np.ndarray, names: list[str], known: list[int], other
     elif verdict != "mushroom":
         reason = "No confident identification: treat it as unknown."
     elif confidence < LOW_CONFIDENCE or confidence <= other:
-        reason = (f"{names[top]} is the best guess at only {percent(confidence)}: not confident enough to call "
-                  "the risk low.")
+        reason = (
+            f"{names[top]} is the best guess at only {percent(confidence)}: not confident enough to call the risk low."
+        )
     elif status not in SAFE_STATUSES:
         reason = f"No edibility data for {names[top]}."
     else:
@@ -203,8 +233,14 @@ def _without_danger(probs: np.ndarray, names: list[str], known: list[int], other
     return Risk("uncertain", findings.deadly, findings.poisonous, [reason])
 
 
-def assess_risk(probs: np.ndarray, labels: list[dict], other_index: int | None, verdict: str,
-                embeddings: np.ndarray | None = None, profile: SafetyProfile | None = None) -> Risk:
+def assess_risk(
+    probs: np.ndarray,
+    labels: list[dict],
+    other_index: int | None,
+    verdict: str,
+    embeddings: np.ndarray | None = None,
+    profile: SafetyProfile | None = None,
+) -> Risk:
     """The risk of an answer from its calibrated class probabilities (averaged over the specimen's photos).
 
     `verdict` is the identification's ("mushroom", "unknown" or "not_a_mushroom"); `embeddings` the L2-normalised

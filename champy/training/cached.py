@@ -47,9 +47,8 @@ def cached_views(path: Path, compute) -> np.ndarray:
     if path.is_file():
         return np.load(path)
     values = compute()
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, values)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, values)
     return values
 
 

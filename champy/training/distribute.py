@@ -48,7 +48,7 @@ def multi_worker_cluster() -> bool:
 
 
 def resolve_mode(mode: str) -> str:
-    """"auto" means the full image pipeline on GPUs or several workers, and the cached fast path on one CPU."""
+    """ "auto" means the full image pipeline on GPUs or several workers, and the cached fast path on one CPU."""
     if mode not in ("auto", "cached", "full"):
         raise ValueError(f"unknown training mode {mode!r}")
     if mode == "cached" and multi_worker_cluster():
@@ -73,7 +73,12 @@ def choose_strategy() -> tf.distribute.Strategy:
         strategy = tf.distribute.get_strategy()
     if gpu_count():
         keras.mixed_precision.set_global_policy("mixed_float16")
-    log.info("training with %s on %d replica(s), %d GPU(s)", type(strategy).__name__, strategy.num_replicas_in_sync, gpu_count())
+    log.info(
+        "training with %s on %d replica(s), %d GPU(s)",
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+        gpu_count(),
+    )
     return strategy
 
 

@@ -13,10 +13,16 @@ from champy.images import load_model_input
 
 
 def image_dataset(
-    paths: list[str], labels: np.ndarray, size: int, batch_size: int, shuffle: bool, seed: int,
+    paths: list[str],
+    labels: np.ndarray,
+    size: int,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
     sample_weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """A tf.data pipeline over image files: parallel decode, cache, shuffle, batch, prefetch."""
+
     def decode(path: tf.Tensor) -> tf.Tensor:
         pixels = tf.numpy_function(lambda p: load_model_input(p.decode("utf-8"), size), [path], tf.float32)
         return tf.ensure_shape(pixels, (size, size, 3))

@@ -31,8 +31,8 @@ def _species_split(species: pd.Series, seed: int) -> pd.Series:
     names = sorted(species.unique())
     order = sorted(names, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
     n_val = n_test = max(1, len(order) // 4) if len(order) >= 3 else 0
-    assignment = {n: "test" for n in order[:n_test]}
-    assignment.update({n: "val" for n in order[n_test : n_test + n_val]})
+    assignment = dict.fromkeys(order[:n_test], "test")
+    assignment.update(dict.fromkeys(order[n_test : n_test + n_val], "val"))
     return species.map(lambda n: assignment.get(n, "train"))
 
 
@@ -65,7 +65,15 @@ def prepare(table: pd.DataFrame, min_per_class: int, other_class: bool, seed: in
         rare["split"] = _species_split(rare["label"], seed)
         rare["label_index"] = other_index
         kept = pd.concat([kept, rare], ignore_index=True)
-        labels.append({"name": OTHER_LABEL, "genus": "", "family": "", "order": "", "pooled_species": int(rare["label"].nunique())})
+        labels.append(
+            {
+                "name": OTHER_LABEL,
+                "genus": "",
+                "family": "",
+                "order": "",
+                "pooled_species": int(rare["label"].nunique()),
+            }
+        )
     for label in labels:
         rows = kept[kept["label_index"] == labels.index(label)]
         label["count"] = {split: int((rows["split"] == split).sum()) for split in SPLITS}
@@ -94,5 +102,8 @@ def class_weights(label_index: np.ndarray, num_classes: int, scheme: str = "bala
 
 def file_list_hash(table: pd.DataFrame, root: str) -> str:
     """SHA-256 of the sorted (relative path, label, split) list: identifies the exact training data."""
-    lines = sorted(f"{p.removeprefix(root).lstrip('/')}\t{l}\t{s}" for p, l, s in zip(table["path"], table["label"], table["split"]))
+    lines = sorted(
+        f"{p.removeprefix(root).lstrip('/')}\t{label}\t{s}"
+        for p, label, s in zip(table["path"], table["label"], table["split"])
+    )
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()

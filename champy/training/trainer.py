@@ -1,10 +1,10 @@
 """Training a Champy model end to end, from a labelled image folder to a shipped `.h5` and its card.
 
 Two phases, as in the study: the head alone on a frozen backbone, then the top blocks unfrozen at a
-lower learning rate. Each phase uses Adam (AdamW with weight decay), label smoothing, ModelCheckpoint on validation accuracy, EarlyStopping,
-ReduceLROnPlateau and a CSV history, and resumes after a crash (BackupAndRestore, finished-phase
-markers, cached activations). The best weights are exported without augmentation layers, evaluated
-on the held-out test split, calibrated, and described in the model card.
+lower learning rate. Each phase uses Adam (AdamW with weight decay), label smoothing, ModelCheckpoint on
+validation accuracy, EarlyStopping, ReduceLROnPlateau and a CSV history, and resumes after a crash
+(BackupAndRestore, finished-phase markers, cached activations). The best weights are exported without
+augmentation layers, evaluated on the held-out test split, calibrated, and described in the model card.
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ from champy.models.storage import save_model
 from champy.training import cached
 from champy.training.config import TrainConfig
 from champy.training.distribute import (
-    choose_strategy, is_chief, multi_worker_cluster, prepare_multi_worker_model, resolve_mode, worker_name,
+    choose_strategy,
+    is_chief,
+    multi_worker_cluster,
+    prepare_multi_worker_model,
+    resolve_mode,
+    worker_name,
 )
 from champy.training.pipeline import image_dataset
 from champy.training.prepare import PreparedData, class_weights, file_list_hash, prepare
@@ -51,8 +56,11 @@ def training_loss(num_classes: int, label_smoothing: float):
 
 
 def _compile(model: keras.Model, learning_rate: float, config: TrainConfig) -> None:
-    optimizer = (keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay) if config.weight_decay
-                 else keras.optimizers.Adam(learning_rate))
+    optimizer = (
+        keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay)
+        if config.weight_decay
+        else keras.optimizers.Adam(learning_rate)
+    )
     model.compile(
         optimizer=optimizer,
         loss=training_loss(int(model.output_shape[-1]), config.label_smoothing),
@@ -64,7 +72,9 @@ def _compile(model: keras.Model, learning_rate: float, config: TrainConfig) -> N
     )
 
 
-def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int, learning_rate: float, config: TrainConfig) -> pd.DataFrame:
+def _run_phase(
+    model: keras.Model, phase: int, train_data, val_data, epochs: int, learning_rate: float, config: TrainConfig
+) -> pd.DataFrame:
     """Fit one phase (resumable) and leave the model at the phase's best validation accuracy."""
     run_dir = config.run_dir
     best = run_dir / f"phase{phase}.best.weights.h5"
@@ -74,12 +84,20 @@ def _run_phase(model: keras.Model, phase: int, train_data, val_data, epochs: int
         _compile(model, learning_rate, config)
         callbacks = [
             keras.callbacks.BackupAndRestore(str(run_dir / f"phase{phase}_backup")),
-            keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True, save_weights_only=True),
+            keras.callbacks.ModelCheckpoint(
+                str(best), monitor="val_accuracy", save_best_only=True, save_weights_only=True
+            ),
             keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=max(1, config.patience // 2)),
             keras.callbacks.CSVLogger(str(history), append=True),
         ]
-        model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=1 if sys.stderr.isatty() else 2)
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=1 if sys.stderr.isatty() else 2,
+        )
         done.touch()
     if best.exists():
         model.load_weights(best)
@@ -94,15 +112,19 @@ def _boundary(model: keras.Model, config: TrainConfig) -> str:
     return boundary
 
 
-def _two_phases(model: keras.Model, fit_model: keras.Model, train_data, val_data, config: TrainConfig) -> list[pd.DataFrame]:
+def _two_phases(
+    model: keras.Model, fit_model: keras.Model, train_data, val_data, config: TrainConfig
+) -> list[pd.DataFrame]:
     """Phase 1: the head on a frozen backbone; phase 2: the top blocks unfrozen at a lower rate.
 
     `fit_model` is what is fitted: the whole model, or (CPU fast path) its top, which shares layers.
     """
     after = _boundary(model, config)
     histories = []
-    for phase, epochs, rate, unfreeze_after in ((1, config.head_epochs, config.head_learning_rate, None),
-                                                (2, config.finetune_epochs, config.finetune_learning_rate, after)):
+    for phase, epochs, rate, unfreeze_after in (
+        (1, config.head_epochs, config.head_learning_rate, None),
+        (2, config.finetune_epochs, config.finetune_learning_rate, after),
+    ):
         set_backbone_trainable(model, unfreeze_after)
         histories.append(_run_phase(fit_model, phase, train_data, val_data, epochs, rate, config))
     return histories
@@ -118,10 +140,14 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     bottom, top = cached.split_at(model, _boundary(model, config))
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
-    key = f"{spec.name}_{_boundary(model, config)}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
+    key = (
+        f"{spec.name}_{_boundary(model, config)}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
+    )
     train_views = cached.cached_views(
         config.run_dir / f"views_train_{key}.npy",
-        lambda: cached.compute_views(bottom, load_images(list(train["path"]), size), config.views, config.batch_size, config.seed),
+        lambda: cached.compute_views(
+            bottom, load_images(list(train["path"]), size), config.views, config.batch_size, config.seed
+        ),
     )
     val_views = cached.cached_views(
         config.run_dir / f"views_val_{key}.npy",
@@ -130,7 +156,13 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     y_train = train["label_index"].to_numpy(np.int64)
     y_val = val["label_index"].to_numpy(np.int64)
     num_classes = len(data.labels)
-    sequence = cached.RandomViews(train_views, y_train, _sample_weights(y_train, num_classes, config.class_weights), config.batch_size, config.seed)
+    sequence = cached.RandomViews(
+        train_views,
+        y_train,
+        _sample_weights(y_train, num_classes, config.class_weights),
+        config.batch_size,
+        config.seed,
+    )
     validation = (val_views[0].astype(np.float32), y_val)
     return _two_phases(model, top, sequence, validation, config)
 
@@ -141,7 +173,9 @@ def _fit_full(model: keras.Model, data: PreparedData, config: TrainConfig) -> li
     y_train = train["label_index"].to_numpy(np.int64)
     weights = _sample_weights(y_train, len(data.labels), config.class_weights)
     train_data = image_dataset(list(train["path"]), y_train, size, config.batch_size, True, config.seed, weights)
-    val_data = image_dataset(list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed)
+    val_data = image_dataset(
+        list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed
+    )
     return _two_phases(model, model, train_data, val_data, config)
 
 
@@ -177,7 +211,9 @@ def train(config: TrainConfig) -> dict:
     data = prepare(table, config.min_per_class, config.other_class, config.seed)
     spec = get_backbone(config.backbone)
     with strategy.scope():
-        model = create_model(spec.name, len(data.labels), config.weights, config.input_size, augment=True, seed=config.seed)
+        model = create_model(
+            spec.name, len(data.labels), config.weights, config.input_size, augment=True, seed=config.seed
+        )
         if multi_worker_cluster():
             prepare_multi_worker_model(model)
         log.info("training %s on %d images, %d classes, %s mode", spec.name, len(data.table), len(data.labels), mode)
@@ -186,21 +222,28 @@ def train(config: TrainConfig) -> dict:
     names = [label["name"] for label in data.labels]
     val, test = data.rows("val"), data.rows("test")
     report = held_out_report(
-        predict_rows(final, val), val["label_index"].to_numpy(), predict_rows(final, test), test["label_index"].to_numpy(),
-        names, data.other_index, config.max_known_flagged,
+        predict_rows(final, val),
+        val["label_index"].to_numpy(),
+        predict_rows(final, test),
+        test["label_index"].to_numpy(),
+        names,
+        data.other_index,
+        config.max_known_flagged,
     )
     size = int(final.input_shape[1])
     card = {
         "card_version": CARD_VERSION,
         "name": config.out.stem,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "backbone": spec.name,
         "weights": model.champy_weights,
         "input": {
             "size": size,
             "pixels": "RGB 0..255 float32, shape (size, size, 3)",
             "resize": RESIZE_METHOD,
-            "normalisation": f"{spec.preprocessing} (inside the model, layer 'normalise')" if spec.preprocessing != "none" else "inside the backbone",
+            "normalisation": f"{spec.preprocessing} (inside the model, layer 'normalise')"
+            if spec.preprocessing != "none"
+            else "inside the backbone",
         },
         "rank": config.rank,
         "labels": data.labels,
@@ -209,11 +252,17 @@ def train(config: TrainConfig) -> dict:
         "finetune_after": _boundary(model, config),
         "data": _data_section(data, config, len(table)),
         "split": {
-            "method": "stratified by class, hash of (seed, image id); rare species pooled as 'other fungi' split by whole species",
+            "method": (
+                "stratified by class, hash of (seed, image id); rare species pooled as 'other fungi' split by "
+                "whole species"
+            ),
             "seed": config.seed,
             "counts": {s: int((data.table["split"] == s).sum()) for s in ("train", "val", "test")},
         },
-        "metrics": {"measured_on": f"test split of {config.data} ({len(test)} photos never used in training)", **{k: report[k] for k in ("test", "test_known_species_only")}},
+        "metrics": {
+            "measured_on": f"test split of {config.data} ({len(test)} photos never used in training)",
+            **{k: report[k] for k in ("test", "test_known_species_only")},
+        },
         "calibration": report["calibration"],
         "open_set": report["open_set"],
         "training": {"mode": mode, "config": config.to_dict(), "history": _history_records(histories)},
