@@ -28,7 +28,7 @@ from champy.paths import PROJECT_ROOT
 
 BROAD = SHARED_DIR / "data" / "not_fungi_broad"
 # Floors from the held-out measurement of the shipped gates (5 folds over whole sources, 2 % of mushrooms rejected):
-# everyday photos 99.3-99.8 % rejected, hard negatives 94.8-96.0 %.
+# everyday photos 99.3-99.9 % rejected, hard negatives 94.8-96.8 %.
 EVERYDAY_FLOOR = 0.99
 HARD_FLOOR = 0.94
 
@@ -54,7 +54,7 @@ def test_broad_negatives_have_categories_sources_and_small_creatures():
         assert rows["fold"].nunique() == 1  # a source is never split between folds
 
 
-@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1"])
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"])
 def test_shipped_gate_records_its_held_out_rejection_per_category(backbone):
     assert has_gate(backbone)
     gate = json.loads(gate_file(backbone).read_text(encoding="utf-8"))
