@@ -9,8 +9,9 @@ from locations import SAMPLE_PHOTOS
 from champy.cli import main
 from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
-from champy.evaluation.evaluate_model import split_rows
+from champy.evaluation.evaluate_model import split_rows, trained_on
 from champy.inference import load_model
+from champy.training.prepare import prepare
 
 MODEL = "mobilenet_v2_species"
 
@@ -42,3 +43,16 @@ def test_split_rows_keep_a_recorded_split_and_name_their_source():
         split_rows(table.drop(columns="split"), "test", {"min_per_class": 15})
     with pytest.raises(ChampyError, match="split must be one of"):
         split_rows(table, "holdout", {})
+
+
+def test_on_its_own_training_folder_a_model_is_scored_on_the_trainer_split():
+    table = load_labelled(SAMPLE_PHOTOS, "genus")
+    config = {"min_per_class": 4, "other_class": True, "seed": 42}
+    trainer, source = split_rows(table, "test", config, trained_here=True)
+    assert source == "split as the trainer split it"
+    expected = prepare(table, 4, True, 42).rows("test")
+    assert sorted(trainer["path"]) == sorted(expected["path"])
+    recorded, _ = split_rows(table, "test", config)
+    assert sorted(recorded["path"]) != sorted(expected["path"])  # the pooled species split differently
+    assert trained_on({"data": {"source": str(SAMPLE_PHOTOS)}}, SAMPLE_PHOTOS)
+    assert not trained_on({"data": {"source": "../shared/data/photos"}}, SAMPLE_PHOTOS)

@@ -21,16 +21,30 @@ from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.held_out import predict_rows
 from champy.evaluation.metrics import classification_metrics
 from champy.evaluation.openset import flagged_share, open_set_score
+from champy.paths import PROJECT_ROOT
 from champy.training.prepare import prepare
 
 
-def split_rows(table: pd.DataFrame, split: str, config: dict) -> tuple[pd.DataFrame, str]:
-    """The rows of `split` ("all" for every row) and how that split was known."""
+def trained_on(card: dict, data_dir: str | Path) -> bool:
+    """Whether the model with `card` was trained on the photos in `data_dir` (its card's data source)."""
+    source = card.get("data", {}).get("source")
+    if not source:
+        return False
+    path = Path(source) if Path(source).is_absolute() else PROJECT_ROOT / source
+    return path.resolve() == Path(data_dir).resolve()
+
+
+def split_rows(table: pd.DataFrame, split: str, config: dict, trained_here: bool = False) -> tuple[pd.DataFrame, str]:
+    """The rows of `split` ("all" for every row) and how that split was known.
+
+    On the model's own training folder the trainer's split rules (`trained_here`); elsewhere the split recorded
+    with the photos, when there is one.
+    """
     if split == "all":
         return table, "every photo, training photos included"
     if split not in SPLITS:
         raise ChampyError(f"split must be one of {', '.join(('all',) + SPLITS)}, not {split!r}")
-    if "split" in table.columns and table["split"].isin(SPLITS).all():
+    if not trained_here and "split" in table.columns and table["split"].isin(SPLITS).all():
         return table[table["split"] == split], "as recorded with the photos"
     prepared = prepare(
         table, int(config.get("min_per_class", 15)), bool(config.get("other_class", True)), int(config.get("seed", 42))
@@ -44,7 +58,9 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
 
     model = load_model(model_name_or_path)
     config = model.card.get("training", {}).get("config", {})
-    table, split_source = split_rows(load_labelled(data_dir, model.card["rank"]), split, config)
+    table, split_source = split_rows(
+        load_labelled(data_dir, model.card["rank"]), split, config, trained_on(model.card, data_dir)
+    )
     names = [label["name"] for label in model.labels]
     index = {name: i for i, name in enumerate(names) if i != model.other_index}
     known = table[table["label"].isin(index)]
