@@ -9,28 +9,11 @@ import sys
 
 from champy.paths import PROJECT_ROOT
 
-LOADED_MODULES = """
+INFERENCE_MODULES = """
 import json, sys
 import champy.inference, champy.inference.identification
 print(json.dumps(sorted(name for name in sys.modules if name.startswith("champy."))))
 """
-
-
-def test_inference_imports_nothing_from_training():
-    run = subprocess.run(
-        [sys.executable, "-c", LOADED_MODULES],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    loaded = json.loads(run.stdout.strip().splitlines()[-1])
-    assert "champy.inference.identification" in loaded and "champy.evaluation.calibration" in loaded
-    assert [name for name in loaded if name == "champy.training" or name.startswith("champy.training.")] == []
-
-
 EVERY_LIBRARY_MODULE = """
 import json, pkgutil, importlib, sys
 import champy
@@ -41,10 +24,10 @@ print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in ("
 """
 
 
-def test_the_library_never_imports_streamlit():
-    """Every module of `champy` imports without Streamlit or the app's helpers (they live in champy_app/)."""
+def printed_by(script: str) -> list[str]:
+    """The JSON list a fresh Python process prints after running `script`."""
     run = subprocess.run(
-        [sys.executable, "-c", EVERY_LIBRARY_MODULE],
+        [sys.executable, "-c", script],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -52,4 +35,15 @@ def test_the_library_never_imports_streamlit():
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert json.loads(run.stdout.strip().splitlines()[-1]) == []
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_inference_imports_nothing_from_training():
+    loaded = printed_by(INFERENCE_MODULES)
+    assert "champy.inference.identification" in loaded and "champy.evaluation.calibration" in loaded
+    assert [name for name in loaded if name == "champy.training" or name.startswith("champy.training.")] == []
+
+
+def test_the_library_never_imports_streamlit():
+    """Every module of `champy` imports without Streamlit or the app's helpers (they live in champy_app/)."""
+    assert printed_by(EVERY_LIBRARY_MODULE) == []
