@@ -116,8 +116,15 @@ def _gate_batch_size(args: argparse.Namespace) -> int:
     return args.batch_size
 
 
+def _shown(value: object) -> str:
+    """A report value in words: nested reports (rows dropped by reason, how each file was read) in parentheses."""
+    if isinstance(value, dict):
+        return "(" + (", ".join(f"{key} {_shown(item)}" for key, item in value.items()) or "none") + ")"
+    return str(value)
+
+
 def _print(step: str, report: dict) -> None:
-    print(f"{step}: " + ", ".join(f"{key} {value}" for key, value in report.items()))
+    print(f"{step}: " + ", ".join(f"{key} {_shown(value)}" for key, value in report.items()))
 
 
 def _ingest(args: argparse.Namespace) -> int:
