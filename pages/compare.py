@@ -21,13 +21,13 @@ def show_training_instructions(shipped_backbones: set[str]) -> None:
         return
     with st.expander(f"Train the study's other networks ({', '.join(missing.values())})"):
         st.markdown(
-            "Train them with the notebook `notebooks/02_train.ipynb` or the command line; each run writes the model "
-            "and its card into `models/`, where this page finds it."
+            "Train them with the notebook `notebooks/02_train.ipynb` or the command line (PHOTOS: a labelled photo "
+            "folder, e.g. one built by `champy dataset build`); each run writes the model and its card into "
+            "`models/`, where this page finds it."
         )
         st.code(
             "\n".join(
-                f"python -m champy train --data ../shared/data/photos --backbone {backbone} "
-                f"--out models/{backbone}_species.h5"
+                f"python -m champy train --data PHOTOS --backbone {backbone} --out models/{backbone}_species.h5"
                 for backbone in missing
             ),
             language="bash",
