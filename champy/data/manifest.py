@@ -23,6 +23,7 @@ from champy.data.ingest import OCCURRENCES_FILE
 from champy.data.selection import read_rules, read_selected
 from champy.data.splits import SPLITS, stratified_split
 from champy.errors import ChampyError
+from champy.gbif.snapshot import SNAPSHOT_COLUMNS
 
 MANIFEST_FILE = "manifest.csv"
 CLASSES_FILE = "classes.csv"
@@ -44,16 +45,6 @@ MANIFEST_COLUMNS = (
     "url",
     "countryCode",
     "eventDate",
-)
-OCCURRENCE_COLUMNS = (
-    "species",
-    "genus",
-    "decimalLatitude",
-    "decimalLongitude",
-    "countryCode",
-    "eventDate",
-    "basisOfRecord",
-    "gbifID",
 )
 
 
@@ -102,7 +93,7 @@ def _map_points(root: Path, labels: list[str], rank: str) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.register("labels", pd.DataFrame({"label": pd.Series(labels, dtype=object)}))
-        columns = ", ".join(f'"{c}"' for c in OCCURRENCE_COLUMNS)
+        columns = ", ".join(f'"{c}"' for c in SNAPSHOT_COLUMNS)  # the offline snapshot's format
         return con.execute(
             f"""
             SELECT {columns} FROM read_parquet(?)
