@@ -90,23 +90,18 @@ def test_gate_fitted_without_a_source_rejects_its_photos():
     assert rejected[hard].mean() >= 0.90
 
 
+def fit_gate_cli(negatives, *extra: str, timeout: int) -> subprocess.CompletedProcess:
+    """`champy fit-gate` on the sample photos against `negatives`, run as a user would."""
+    command = [sys.executable, "-m", "champy", "fit-gate", "--photos", str(PROJECT_ROOT / "data" / "sample_photos")]
+    command += ["--negatives", str(negatives), *extra]
+    return subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=timeout)
+
+
 @pytest.mark.slow
 @needs_shared(SHARED_NOT_FUNGI)
 def test_fit_gate_cli_writes_held_out_figures_per_category(tmp_path):
     out = tmp_path / "gate.json"
-    command = [
-        sys.executable,
-        "-m",
-        "champy",
-        "fit-gate",
-        "--photos",
-        str(PROJECT_ROOT / "data" / "sample_photos"),
-        "--negatives",
-        str(SHARED_NOT_FUNGI),
-        "--out",
-        str(out),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    done = fit_gate_cli(SHARED_NOT_FUNGI, "--out", str(out), timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["measured"]["per_category"]["not_fungi"]["photos"] == 24
@@ -114,15 +109,5 @@ def test_fit_gate_cli_writes_held_out_figures_per_category(tmp_path):
 
 
 def test_fit_gate_cli_refuses_a_missing_negatives_folder(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "champy",
-        "fit-gate",
-        "--photos",
-        str(PROJECT_ROOT / "data" / "sample_photos"),
-        "--negatives",
-        str(tmp_path / "absent"),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    done = fit_gate_cli(tmp_path / "absent", timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "absent" in done.stderr
