@@ -20,7 +20,7 @@ from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
 from champy.evaluation.calibration import apply_temperature
-from champy.images import load_image, to_model_input
+from champy.image_batch import load_images
 from champy.inference.model import ChampyModel
 from champy.paths import PROJECT_ROOT
 from champy.safety.genera import dangerous_genera
@@ -47,12 +47,7 @@ def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> 
     """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
     probs, embeddings = [], []
     for start in range(0, len(paths), batch_size):
-        pixels = np.stack(
-            [
-                to_model_input(load_image(path, draft_size=2 * model.size), model.size)
-                for path in paths[start : start + batch_size]
-            ]
-        )
+        pixels = load_images(paths[start : start + batch_size], model.size).astype(np.float32)
         raw, _, _, features = model.run(pixels, explain=False, with_features=True)
         probs.append(apply_temperature(raw, model.temperature))
         embeddings.append(features)

@@ -101,16 +101,15 @@ def _confusion_route(probs: np.ndarray, names: list[str], profile: SafetyProfile
     if len(support) < MIN_SUPPORT:
         support = same[:MIN_SUPPORT]
     floor = min(row.confidence for row in support)
-    for status in ("deadly", "poisonous"):
-        hits = [row.species for row in support if lookup(row.species).status == status]
-        if not hits:
-            continue
-        rate = len(hits) / len(support)
-        if status == "deadly":
-            findings.deadly = max(findings.deadly, rate)
-        findings.poisonous = max(findings.poisonous, rate)
-        for species in dict.fromkeys(hits):
-            count = hits.count(species)
+    hits = {
+        status: [row.species for row in support if lookup(row.species).status == status]
+        for status in ("deadly", "poisonous")
+    }
+    findings.deadly = max(findings.deadly, len(hits["deadly"]) / len(support))
+    findings.poisonous = max(findings.poisonous, (len(hits["deadly"]) + len(hits["poisonous"])) / len(support))
+    for status, found in hits.items():
+        for species in dict.fromkeys(found):
+            count = found.count(species)
             findings.add(
                 status,
                 species,
