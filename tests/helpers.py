@@ -13,9 +13,7 @@ import pytest
 from locations import FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
 
 from champy.data.labelled import load_labelled
-from champy.inference.model import DEFAULT_MODEL
-from champy.models.card import read_card
-from champy.paths import MODELS_DIR
+from champy.inference.model import DEFAULT_MODEL, read_model_card
 from champy.training.prepare import prepare
 
 
@@ -29,7 +27,7 @@ def shared_photos() -> Path:
 @lru_cache(maxsize=1)
 def default_split() -> pd.DataFrame:
     """The curated photos with the split the shipped default model was trained with (read from its card)."""
-    config = read_card(MODELS_DIR / f"{DEFAULT_MODEL}.json")["training"]["config"]
+    config = read_model_card(DEFAULT_MODEL)["training"]["config"]
     return prepare(load_labelled(shared_photos()), config["min_per_class"], config["other_class"], config["seed"]).table
 
 

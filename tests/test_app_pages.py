@@ -101,15 +101,30 @@ def test_model_card_page_draws_the_card() -> None:
     assert split["photos"].tolist() == list(card["split"]["counts"].values())
 
     charts = app.get("plotly_chart")
-    assert len(charts) == 5  # calibration, per-class, confusion, accuracy, loss
+    assert len(charts) == 3  # calibration, per-class, confusion: an ensemble has no training curves of its own
     ece = trace_values(charts[0], 0, "y")
-    assert np.allclose(ece, [100 * card["calibration"]["test_ece_before"], 100 * card["calibration"]["test_ece_after"]])
-    accuracy = trace_values(charts[3], 0, "y")
-    assert np.allclose(accuracy, [row["accuracy"] for row in card["training"]["history"]])
+    calibration = card["calibration"]
+    expected = [calibration["test_ece_before"], calibration["test_ece_after"], calibration["ece_out_of_fold"]]
+    assert np.allclose(ece, [100 * value for value in expected])
+    assert "Members" in headings
+    members = app.dataframe[1].value
+    assert members["member"].tolist() == [entry["model"] for entry in card["members"]]
+    assert members["weight"].tolist() == [f"{entry['weight']:.2f}" for entry in card["members"]]
     confusion = trace_values(charts[2], 0, "z")
     assert (confusion == np.array(card["metrics"]["test"]["confusion_matrix"])).all()
     cell_text = np.array(json.loads(charts[2].proto.spec)["data"][0]["text"])
     assert (cell_text == confusion.astype(str)).all()  # every cell shows its count
+
+    single = model_card("mobilenet_v2_species")
+    app.selectbox(key="card_model").set_value("mobilenet_v2_species").run()
+    charts = app.get("plotly_chart")
+    assert len(charts) == 5  # calibration, per-class, confusion, accuracy, loss
+    ece = trace_values(charts[0], 0, "y")
+    calibration = single["calibration"]
+    assert np.allclose(ece, [100 * calibration["test_ece_before"], 100 * calibration["test_ece_after"]])
+    accuracy = trace_values(charts[3], 0, "y")
+    assert np.allclose(accuracy, [row["accuracy"] for row in single["training"]["history"]])
+    confusion = trace_values(charts[2], 0, "z")
 
     app.toggle(key="normalise_confusion").set_value(True).run()
     shares = trace_values(app.get("plotly_chart")[2], 0, "z")

@@ -37,7 +37,8 @@ def test_upload_a_photo_and_read_the_result(tmp_path) -> None:
         assert "DEADLY:" in banner and "Amanita" in banner  # the fly agaric's look-alike, the panther cap
         assert "Poisonous" in page.get_by_test_id("stMain").inner_text()
         heatmap = page.get_by_test_id("stImage").filter(has_text=RESULT_CAPTION).locator("img")
-        assert heatmap.evaluate("img => img.complete && img.naturalWidth") > 100
+        loaded = "img => img.complete && img.naturalWidth > 100"
+        page.wait_for_function(loaded, arg=heatmap.element_handle(), timeout=30_000)  # drawn, even under load
 
         occurrence_map = page.locator(".js-plotly-plot .geo").first
         occurrence_map.wait_for(timeout=60_000)

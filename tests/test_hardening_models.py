@@ -101,7 +101,7 @@ LIBRARY_AND_APP = textwrap.dedent(
             load_model(name)
         except ModelLoadError as exc:
             report["errors"][name] = str(exc)
-    report["default_answer"] = identify(sys.argv[1], load_model(), explain=False).verdict
+    report["default_answer"] = identify(sys.argv[1], load_model("mobilenet_v2_species"), explain=False).verdict
 
     photo = open(sys.argv[1], "rb").read()
     app = AppTest.from_file(sys.argv[2], default_timeout=180).run()

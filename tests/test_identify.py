@@ -5,9 +5,20 @@ import pytest
 from helpers import held_out_photos, not_fungi_photos, unseen_species_photos
 
 from champy.evaluation.calibration import apply_temperature
-from champy.images import load_model_input
-from champy.inference import DEFAULT_MODEL, available_models, identify, identify_specimen, load_model
+from champy.images import load_image, load_model_input
+from champy.inference import (
+    DEFAULT_MODEL,
+    available_models,
+    identify,
+    identify_specimen,
+    load_model,
+    read_model_card,
+)
 from champy.inference.gate import gate_features
+
+SINGLE_MODELS = [name for name in available_models() if "members" not in read_model_card(name)]
+NETWORK = "mobilenet_v2_species"
+"""The single network whose one fused pass the lower-level tests check (the ensemble runs its members' passes)."""
 
 
 @pytest.fixture(scope="module")
@@ -15,10 +26,16 @@ def model():
     return load_model(DEFAULT_MODEL)
 
 
+@pytest.fixture(scope="module")
+def network():
+    return load_model(NETWORK)
+
+
 def test_default_model_is_shipped_and_loaded_once(model):
     assert available_models()[0] == DEFAULT_MODEL
     assert load_model(DEFAULT_MODEL) is model
-    assert model.shares_gate_trunk  # the gate reuses the frozen ImageNet trunk: one forward pass
+    assert all(load_model(member.name) is member for member in model.members)  # members shared, loaded once
+    assert NETWORK in SINGLE_MODELS and len(SINGLE_MODELS) == len(available_models()) - 1
 
 
 def test_held_out_fly_agarics_are_named(model):
@@ -55,7 +72,8 @@ def test_non_mushrooms_are_rejected_but_still_get_best_guesses(model):
         assert len(result.species) == 5
 
 
-def test_calibration_is_applied(model):
+def test_calibration_is_applied(network):
+    model = network
     photo = held_out_photos("Amanita vaginata", 1)[0]
     raw, _, _ = model.run(load_model_input(photo, model.size)[None], explain=False)
     calibrated = apply_temperature(raw, model.temperature)[0]
@@ -65,7 +83,9 @@ def test_calibration_is_applied(model):
     assert model.temperature != 1.0
 
 
-def test_one_pass_gives_the_forward_pass_probabilities(model):
+def test_one_pass_gives_the_forward_pass_probabilities(network):
+    model = network
+    assert model.shares_gate_trunk  # the gate reuses the frozen ImageNet trunk: one forward pass
     pixels = load_model_input(held_out_photos("Neoboletus erythropus", 1)[0], model.size)[None]
     probs, gate_input, cam = model.run(pixels)
     np.testing.assert_allclose(probs, model.forward(pixels), atol=1e-5)
@@ -74,11 +94,13 @@ def test_one_pass_gives_the_forward_pass_probabilities(model):
     assert cam.min() >= 0.0 and cam.max() == pytest.approx(1.0, abs=1e-3)
 
 
-def test_gradcam_looks_at_the_mushroom_not_the_frame(model):
+@pytest.mark.parametrize("name", [NETWORK, DEFAULT_MODEL])
+def test_gradcam_looks_at_the_mushroom_not_the_frame(name):
+    model = load_model(name)
     centred = 0
     photos = held_out_photos("Amanita muscaria", 8)
     for photo in photos:
-        _, _, cam = model.run(load_model_input(photo, model.size)[None])
+        _, _, cam = model.run(model.pixels([load_image(photo)]))
         heat = cam[0]
         inside = heat[1:-1, 1:-1].mean()
         border = np.concatenate([heat[0], heat[-1], heat[1:-1, 0], heat[1:-1, -1]]).mean()
@@ -114,8 +136,8 @@ def test_unknown_when_no_species_is_confident(model):
     assert answered_unknown.species and answered_unknown.answer != answered_unknown.species[0].name
 
 
-@pytest.mark.parametrize("name", available_models())
-def test_every_shipped_model_answers_in_one_pass(name):
+@pytest.mark.parametrize("name", SINGLE_MODELS)
+def test_every_shipped_network_answers_in_one_pass(name):
     shipped = load_model(name)
     assert shipped.shares_gate_trunk and shipped.gate_backbone == shipped.backbone
     pixels = load_model_input(held_out_photos("Amanita muscaria", 1)[0], shipped.size)[None]

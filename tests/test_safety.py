@@ -27,22 +27,26 @@ CARD = json.loads((MODELS_DIR / "mobilenet_v2_species.json").read_text(encoding=
 LABELS, OTHER = CARD["labels"], CARD["other_index"]
 NAMES = [label["name"] for label in LABELS]
 REFERENCES = DATA_DIR / "reference_photos"
-SPECIES_MODELS = [name for name in available_models() if name.endswith("_species")]
+SPECIES_MODELS = available_models()
+"""Every shipped model, the ensemble default included."""
 DEADLY_FLOOR = {
+    "champy_ensemble": 10,
     "mobilenet_v2_species": 9,
     "efficientnet_lite0_species": 8,
     "efficientnet_lite1_species": 10,
     "efficientnet_lite2_species": 9,
 }
-"""Unseen deadly photos answered "deadly", of 12: one under what benchmarks/safety.py measured (10, 9, 11, 10)."""
+"""Unseen deadly photos answered "deadly", of 12: one under what benchmarks/safety.py measured (11 for the ensemble;
+10, 9, 11, 10 for its candidates)."""
 EDIBLE_LOW_FLOOR = {
+    "champy_ensemble": 0.6,
     "mobilenet_v2_species": 0.65,
     "efficientnet_lite0_species": 0.6,
     "efficientnet_lite1_species": 0.6,
     "efficientnet_lite2_species": 0.5,
 }
-"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 67.5, 61.7, 61.7 and
-54.2 %; the goal is 60 %, which efficientnet_lite2_species misses."""
+"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 65.8 % (ensemble) and
+67.5, 61.7, 61.7 and 54.2 %; the goal is 60 %, which efficientnet_lite2_species misses."""
 
 
 def probs(**by_species: float) -> np.ndarray:

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "champy.cli.convert",
     "champy.cli.gate",
     "champy.cli.safety",
+    "champy.cli.ensemble",
     "champy.cli.predict",
     "champy.cli.gbif",
     "champy.cli.dataset",

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from champy.errors import BadImageError
+from champy.paths import DEFAULT_MODEL
 
 
 def _table(result) -> str:
@@ -90,7 +91,7 @@ def _predict(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="identify the mushroom in photos")
     parser.add_argument("images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...)")
-    parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name, or a .h5 / .ensemble.json path")
     parser.add_argument("--top-k", type=int, default=5, help="species listed per photo")
     parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
     parser.add_argument(

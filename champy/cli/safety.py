@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from champy.paths import DATA_DIR, SHARED_DIR
+from champy.paths import DATA_DIR, DEFAULT_MODEL, SHARED_DIR
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit a model's safety profile on its validation photos",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", default="mobilenet_v2_species", help="shipped model name or .h5 path")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name, or a .h5 / .ensemble.json path")
     parser.add_argument(
         "--photos",
         type=Path,

@@ -18,7 +18,6 @@ from champy.data.labelled import load_labelled
 from champy.data.splits import SPLITS
 from champy.errors import ChampyError
 from champy.evaluation.calibration import apply_temperature
-from champy.evaluation.held_out import predict_rows
 from champy.evaluation.metrics import classification_metrics
 from champy.evaluation.openset import flagged_share, open_set_score
 from champy.paths import PROJECT_ROOT
@@ -52,6 +51,17 @@ def split_rows(table: pd.DataFrame, split: str, config: dict, trained_here: bool
     return prepared.rows(split), "split as the trainer split it"
 
 
+def _predict(model, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's probabilities before its temperature for every photo in `rows`, and an ensemble's members'."""
+    from champy.inference.ensemble import EnsembleModel, fuse
+
+    paths = list(rows["path"])
+    if isinstance(model, EnsembleModel):
+        members = np.stack(model.member_probabilities(paths))
+        return fuse(list(members), model.weights), members
+    return model.predict_paths(paths), None
+
+
 def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: str = "test") -> dict:
     """Held-out figures of a model on the photos in `data_dir` (see the module docstring)."""
     from champy.inference import load_model
@@ -67,13 +77,15 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
     unseen = table[~table["label"].isin(index)]
     if known.empty:
         raise ChampyError(f"no photo of the {split} split of {data_dir} belongs to a class that {model.name} knows")
-    probs = apply_temperature(predict_rows(model.keras_model, known), model.temperature)
+    raw, members = _predict(model, known)
+    probs = apply_temperature(raw, model.temperature)
     labels = known["label"].map(index).to_numpy()
     report = classification_metrics(probs, labels, names)
     unseen_scores = np.zeros(0)
     if len(unseen):
-        unseen_probs = apply_temperature(predict_rows(model.keras_model, unseen), model.temperature)
-        unseen_scores = open_set_score(unseen_probs, model.other_index, model.open_set_score)
+        unseen_raw, unseen_members = _predict(model, unseen)
+        unseen_probs = apply_temperature(unseen_raw, model.temperature)
+        unseen_scores = open_set_score(unseen_probs, model.other_index, model.open_set_score, unseen_members)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]
     return {
         "model": model.name,
@@ -84,6 +96,6 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
         "unseen_species_photos": int(len(unseen)),
         "unseen_species_flagged": flagged_share(unseen_scores, model.unknown_threshold),
         "known_flagged": flagged_share(
-            open_set_score(probs, model.other_index, model.open_set_score), model.unknown_threshold
+            open_set_score(probs, model.other_index, model.open_set_score, members), model.unknown_threshold
         ),
     }

@@ -33,9 +33,13 @@ def held_out_report(
     names: list[str],
     other_index: int | None,
     max_known_flagged: float,
+    members: tuple[np.ndarray, np.ndarray] | None = None,
+    temperature: float | None = None,
 ) -> dict:
-    """Calibration, test metrics and open-set figures from validation and test predictions."""
-    temperature = fit_temperature(val_probs, val_labels)
+    """Calibration, test metrics and open-set figures from validation and test predictions (`members`: an
+    ensemble's member probabilities on validation and test, for its open-set scores). The temperature is fitted on
+    the validation photos unless one is given."""
+    temperature = fit_temperature(val_probs, val_labels) if temperature is None else temperature
     val_cal = apply_temperature(val_probs, temperature)
     test_cal = apply_temperature(test_probs, temperature)
     known_test = test_labels != other_index
@@ -54,5 +58,7 @@ def held_out_report(
             "test_ece_before": expected_calibration_error(test_probs, test_labels),
             "test_ece_after": expected_calibration_error(test_cal, test_labels),
         },
-        "open_set": open_set_section(val_cal, val_labels, test_cal, test_labels, other_index, max_known_flagged),
+        "open_set": open_set_section(
+            val_cal, val_labels, test_cal, test_labels, other_index, max_known_flagged, members
+        ),
     }

@@ -6,7 +6,9 @@ flags at most a given share of known-species validation photos. Scores:
 - "known_confidence": the highest probability among the known species;
 - "known_margin": that, minus the probability of the pooled "other fungi" output;
 - "not_other": one minus the probability of the pooled "other fungi" output (outlier exposure: the model
-  was trained to put rare species there).
+  was trained to put rare species there);
+- "members_margin" (ensembles only): the ensemble's top known species, as each member sees it: the lowest, over the
+  members, of that species' probability minus the "other fungi" probability (unknown as soon as one member doubts).
 Which one a model uses is chosen on its validation split and recorded in its card.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 OPEN_SET_SCORES = ("known_confidence", "known_margin", "not_other")
+ENSEMBLE_SCORES = ("members_margin",)
 
 
 def known_confidence(probs: np.ndarray, other_index: int | None) -> np.ndarray:
@@ -24,10 +27,27 @@ def known_confidence(probs: np.ndarray, other_index: int | None) -> np.ndarray:
     return np.delete(probs, other_index, axis=-1).max(axis=-1)
 
 
-def open_set_score(probs: np.ndarray, other_index: int | None, score: str = "known_confidence") -> np.ndarray:
-    """The open-set `score` (see the module docstring) of each row of calibrated probabilities."""
+def members_margin(probs: np.ndarray, members: np.ndarray, other_index: int) -> np.ndarray:
+    """The lowest member margin (probability of the ensemble's top known species minus "other fungi") per row;
+    `members` holds each member's calibrated probabilities, shape (members, rows, classes)."""
+    known = np.delete(np.arange(probs.shape[-1]), other_index)
+    top = known[np.delete(probs, other_index, axis=-1).argmax(axis=-1)]
+    rows = np.arange(probs.shape[0])
+    return (members[:, rows, top] - members[:, :, other_index]).min(axis=0)
+
+
+def open_set_score(
+    probs: np.ndarray, other_index: int | None, score: str = "known_confidence", members: np.ndarray | None = None
+) -> np.ndarray:
+    """The open-set `score` (see the module docstring) of each row of calibrated probabilities; `members` (each
+    member's calibrated probabilities, shape (members, rows, classes)) is needed for an ensemble's score."""
+    if score in ENSEMBLE_SCORES:
+        if members is None or other_index is None:
+            raise ValueError(f"the open-set score {score!r} needs an ensemble's member probabilities and 'other fungi'")
+        return members_margin(probs, members, other_index)
     if score not in OPEN_SET_SCORES:
-        raise ValueError(f"unknown open-set score {score!r}; choose one of {', '.join(OPEN_SET_SCORES)}")
+        choices = ", ".join(OPEN_SET_SCORES + ENSEMBLE_SCORES)
+        raise ValueError(f"unknown open-set score {score!r}; choose one of {choices}")
     confidence = known_confidence(probs, other_index)
     if other_index is None or score == "known_confidence":
         return confidence
@@ -52,6 +72,8 @@ RULES = {
     "known_margin": "answer 'unknown' when the top known-species probability minus the 'other fungi' probability "
     "(calibrated) is below the threshold",
     "not_other": "answer 'unknown' when one minus the 'other fungi' probability (calibrated) is below the threshold",
+    "members_margin": "answer 'unknown' when, for some member, the probability of the ensemble's top known species "
+    "minus the 'other fungi' probability (calibrated) is below the threshold",
 }
 
 
@@ -62,14 +84,19 @@ def open_set_section(
     test_labels: np.ndarray,
     other_index: int | None,
     max_known_flagged: float,
+    members: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """The card's open-set section: every score's threshold and figures, and the one that flags the most unseen
-    validation species (at most `max_known_flagged` of known validation photos flagged), chosen on validation only."""
+    validation species (at most `max_known_flagged` of known validation photos flagged), chosen on validation only.
+
+    `members`: an ensemble's member probabilities on validation and test (adds the ensemble's scores)."""
     known_val, known_test = val_labels != other_index, test_labels != other_index
     compared = {}
-    for score in OPEN_SET_SCORES if other_index is not None else ("known_confidence",):
-        val_scores = open_set_score(val_cal, other_index, score)
-        test_scores = open_set_score(test_cal, other_index, score)
+    scores = OPEN_SET_SCORES + (ENSEMBLE_SCORES if members is not None else ())
+    val_members, test_members = members if members is not None else (None, None)
+    for score in scores if other_index is not None else ("known_confidence",):
+        val_scores = open_set_score(val_cal, other_index, score, val_members)
+        test_scores = open_set_score(test_cal, other_index, score, test_members)
         threshold = choose_threshold(val_scores[known_val], max_known_flagged)
         compared[score] = {
             "unknown_threshold": threshold,

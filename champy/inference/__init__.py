@@ -18,6 +18,7 @@ _EXPORTS = {
     "available_models": "champy.inference.model",
     "unavailable_models": "champy.inference.model",
     "load_model": "champy.inference.model",
+    "read_model_card": "champy.inference.model",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -18,11 +18,11 @@ from PIL import Image
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
 from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.openset import open_set_score
-from champy.images import ImageSource, check_photo_count, fit_within, load_image, to_model_input
+from champy.images import ImageSource, check_photo_count, fit_within, load_image
 from champy.inference.decode import Candidate, genus_rollup, top_species
+from champy.inference.ensemble import Model
 from champy.inference.gradcam import overlay
-from champy.inference.model import ChampyModel
-from champy.safety import Risk, assess_risk
+from champy.safety import Risk
 
 GENUS_CONFIDENT = 0.6
 
@@ -79,12 +79,14 @@ class Identification:
 
 
 def _verdict(
-    model: ChampyModel, probs: np.ndarray, gate_score: float, top: str, genus: list[Candidate]
+    model: Model, probs: np.ndarray, members: np.ndarray | None, gate_score: float, top: str, genus: list[Candidate]
 ) -> tuple[str, str, str]:
-    """(verdict, answer, rank of the answer) for calibrated probabilities and a gate score."""
+    """(verdict, answer, rank of the answer) for calibrated probabilities (an ensemble's `members` too) and a gate
+    score."""
     if gate_score < model.gate.threshold:
         return "not_a_mushroom", "not a mushroom", "none"
-    if float(open_set_score(probs[None], model.other_index, model.open_set_score)[0]) >= model.unknown_threshold:
+    score = open_set_score(probs[None], model.other_index, model.open_set_score, members)
+    if float(score[0]) >= model.unknown_threshold:
         return "mushroom", top, "species"
     if genus and genus[0].probability >= GENUS_CONFIDENT:
         return "unknown", f"genus {genus[0].name} (species not identified)", "genus"
@@ -92,9 +94,9 @@ def _verdict(
 
 
 def _identify_pixels(
-    model: ChampyModel,
+    model: Model,
     photos: list[Image.Image],
-    pixels: np.ndarray,
+    pixels: np.ndarray | dict[int, np.ndarray],
     name: str,
     top_k: int,
     explain: bool,
@@ -103,13 +105,15 @@ def _identify_pixels(
     preprocess_ms: float,
 ) -> Identification:
     start = time.perf_counter()
-    raw, imagenet, cams, features = model.run(pixels, class_index=class_index, explain=explain, with_features=True)
+    out = model.outputs(pixels, class_index=class_index, explain=explain)
+    cams = out.cams
     predict_ms = (time.perf_counter() - start) * 1000
-    probs = apply_temperature(raw, model.temperature).mean(axis=0)
-    gate_score = float(model.gate.probability(imagenet).mean())
+    probs = apply_temperature(out.probs, model.temperature).mean(axis=0)
+    members = out.members.mean(axis=1)[:, None] if out.members is not None else None
+    gate_score = float(model.gate.probability(out.gate_features).mean())
     genus = genus_rollup(probs, model.labels, model.other_index)
     ranked = top_species(probs, model.labels, model.other_index, top_k)
-    verdict, answer, rank = _verdict(model, probs, gate_score, ranked[0][0]["name"], genus)
+    verdict, answer, rank = _verdict(model, probs, members, gate_score, ranked[0][0]["name"], genus)
     species = [
         SpeciesCandidate(label["name"], label["genus"], p, lookup(label["name"]).status)
         for label, p in ranked
@@ -121,7 +125,7 @@ def _identify_pixels(
     )
     gradcam_ms = (time.perf_counter() - start) * 1000
     warnings = edibility_warnings([(c.name, c.probability) for c in species])
-    risk = assess_risk(probs, model.labels, model.other_index, verdict, features, model.safety)
+    risk = model.risk(probs, verdict, out)
     return Identification(
         image=name,
         model=model.name,
@@ -143,7 +147,7 @@ def _identify_pixels(
 
 def identify_specimen(
     sources: Sequence[ImageSource],
-    model: ChampyModel,
+    model: Model,
     top_k: int = 5,
     explain: bool = True,
     class_index: int | None = None,
@@ -165,7 +169,7 @@ def identify_specimen(
     )
     start = time.perf_counter()
     decoded = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
-    pixels = np.stack([to_model_input(photo, model.size) for photo in decoded])
+    pixels = model.pixels(decoded)
     photos = [fit_within(photo) for photo in decoded]  # what the result keeps and shows: display size
     preprocess_ms = (time.perf_counter() - start) * 1000
     return _identify_pixels(
@@ -175,7 +179,7 @@ def identify_specimen(
 
 def identify(
     source: ImageSource,
-    model: ChampyModel,
+    model: Model,
     top_k: int = 5,
     explain: bool = True,
     class_index: int | None = None,

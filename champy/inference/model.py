@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from champy.errors import ChampyError, ModelLoadError
+from champy.image_batch import load_images
+from champy.images import to_model_input
 from champy.inference.gate import (
     DEFAULT_GATE_BACKBONE,
     GATE_INPUT_SIZE,
@@ -29,15 +32,15 @@ from champy.inference.gate import (
     imagenet_input,
     load_gate,
 )
-from champy.models.card import card_path, read_card
+from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
 from champy.path_kind import file_problem
-from champy.paths import MODELS_DIR
+from champy.paths import DEFAULT_MODEL, MODELS_DIR
 from champy.safety.profile import SafetyProfile, profile_path, read_profile
+from champy.safety.risk import Risk, assess_risk
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL = "mobilenet_v2_species"
 
 
 def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> bool:
@@ -57,7 +60,7 @@ def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> 
     return False
 
 
-def _matching_profile(path: Path, card: dict) -> SafetyProfile | None:
+def matching_profile(path: Path, card: dict) -> SafetyProfile | None:
     """The model's safety profile, or None (risk never "low") when it is missing, unreadable or another model's."""
     try:
         profile = read_profile(profile_path(path))
@@ -66,9 +69,23 @@ def _matching_profile(path: Path, card: dict) -> SafetyProfile | None:
         return None
     reason = profile.mismatch(card) if profile else None
     if reason:
-        log.warning("ignoring the safety profile of %s: %s (refit it with champy fit-safety)", path.stem, reason)
+        log.warning("ignoring the safety profile of %s: %s (refit it with champy fit-safety)", model_name(path), reason)
         return None
     return profile
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One pass over a batch of photos: class probabilities (before the model's temperature), the gate's ImageNet
+    features, Grad-CAM maps, embeddings and, for an ensemble, each member's calibrated probabilities."""
+
+    probs: np.ndarray
+    gate_features: np.ndarray
+    cams: np.ndarray
+    embeddings: np.ndarray
+    members: np.ndarray | None = None
+    parts: tuple[Outputs, ...] = ()
+    """An ensemble's members' own outputs, in member order."""
 
 
 class ChampyModel:
@@ -76,7 +93,7 @@ class ChampyModel:
 
     def __init__(self, path: Path, keras_model: keras.Model, card: dict) -> None:
         self.path = path
-        self.name = path.stem
+        self.name = model_name(path)
         self.keras_model = keras_model
         self.card = card
         self.labels: list[dict] = card["labels"]
@@ -91,7 +108,7 @@ class ChampyModel:
         self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
         self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
         self.gate = load_gate(self.gate_backbone)
-        self.safety = _matching_profile(path, card)
+        self.safety = matching_profile(path, card)
         self._build(conv_name)
         self._lock = threading.Lock()
 
@@ -157,21 +174,57 @@ class ChampyModel:
         outputs = (probs.numpy(), gate_features.numpy(), cam.numpy())
         return (*outputs, features.numpy()) if with_features else outputs
 
+    def outputs(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True) -> Outputs:
+        """Everything one pass computes for a batch of pixels (see `run`)."""
+        return Outputs(*self.run(pixels, class_index=class_index, explain=explain, with_features=True))
+
+    def count_params(self) -> int:
+        """The network's number of weights."""
+        return int(self.keras_model.count_params())
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the model is made of (the network; its card and profile sit beside it)."""
+        return [self.path]
+
+    def risk(self, probs: np.ndarray, verdict: str, out: Outputs) -> Risk:
+        """The risk of an answer with calibrated `probs` (averaged over the photos) and the pass `out`."""
+        return assess_risk(probs, self.labels, self.other_index, verdict, out.embeddings, self.safety)
+
+    def pixels(self, photos: list) -> np.ndarray:
+        """The model's input for decoded photos (PIL images): one square array per photo."""
+        return np.stack([to_model_input(photo, self.size) for photo in photos])
+
+    def load_pixels(self, paths: list[str]) -> np.ndarray:
+        """The model's input for photo files, decoded in parallel as `pixels` decodes them."""
+        return load_images(paths, self.size).astype(np.float32)
+
+    def predict_paths(self, paths: list[str], batch_size: int = 32) -> np.ndarray:
+        """The model's own (uncalibrated) class probabilities for photo files; `temperature` calibrates them."""
+        if not paths:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return np.concatenate(
+            [
+                self.forward(self.load_pixels(paths[start : start + batch_size]))
+                for start in range(0, len(paths), batch_size)
+            ]
+        )
+
     def forward(self, pixels: np.ndarray) -> np.ndarray:
         """One bare forward pass of the Keras graph (the benchmark's reference)."""
         return self.keras_model(tf.convert_to_tensor(pixels, tf.float32), training=False).numpy()
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:
-    """A shipped model's name (in `models/`) or an explicit `.h5`/`.keras` path."""
+    """A shipped model's name (in `models/`) or an explicit `.h5`/`.keras`/`.ensemble.json` path."""
     candidate = Path(name_or_path)
-    if candidate.suffix in MODEL_SUFFIXES:
+    if candidate.suffix in MODEL_SUFFIXES or candidate.name.endswith(ENSEMBLE_SUFFIX):
         return candidate
-    path = MODELS_DIR / f"{name_or_path}.h5"
-    if not path.is_file():
-        known = ", ".join(available_models()) or "none"
-        raise ModelLoadError(f"no model named {name_or_path!r} in {MODELS_DIR} (available: {known})")
-    return path
+    for path in (MODELS_DIR / f"{name_or_path}.h5", MODELS_DIR / f"{name_or_path}{ENSEMBLE_SUFFIX}"):
+        if path.is_file():
+            return path
+    known = ", ".join(available_models()) or "none"
+    raise ModelLoadError(f"no model named {name_or_path!r} in {MODELS_DIR} (available: {known})")
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -196,8 +249,11 @@ def _unservable_reason(
         problem = file_problem(path)  # a pipe or a device named *.h5 would block the reader
         if problem:
             raise ModelLoadError(f"{path.name}: {problem}")
-        check_h5(path)
-        read_card(card_path(path))
+        if path.name.endswith(ENSEMBLE_SUFFIX):
+            _check_members(read_card(path))
+        else:
+            check_h5(path)
+            read_card(card_path(path))
     except ModelLoadError as exc:
         reason = str(exc)
     except Exception as exc:  # h5py and the JSON reader raise many types for hostile files
@@ -205,17 +261,31 @@ def _unservable_reason(
     else:
         return None
     reason = " ".join(reason.split())
-    log.warning("not offering %s: %s", path.stem, reason)
+    log.warning("not offering %s: %s", model_name(path), reason)
     return reason
 
 
+def _check_members(card: dict) -> None:
+    """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
+    members = card.get("members")
+    if not isinstance(members, list) or not members:
+        raise ModelLoadError(f"{card['name']}: an ensemble card lists no members")
+    for entry in members:
+        name = entry.get("model") if isinstance(entry, dict) else None
+        path = MODELS_DIR / f"{name}.h5"
+        reason = _unservable_reason(path, _stamp(path), _stamp(card_path(path))) if path.is_file() else "missing"
+        if reason:
+            raise ModelLoadError(f"member {name}: {reason}")
+        if str(read_card(card_path(path)).get("created", "")) != str(entry.get("created", "")):
+            raise ModelLoadError(f"member {name} was retrained after the ensemble was fitted (refit it)")
+
+
 def _model_checks() -> dict[str, str | None]:
-    """Every `models/*.h5` with a card: its name and why it cannot be offered (None when it can)."""
-    return {
-        p.stem: _unservable_reason(p, _stamp(p), _stamp(card_path(p)))
-        for p in sorted(MODELS_DIR.glob("*.h5"))
-        if card_path(p).is_file()
-    }
+    """Every `models/*.h5` with a card and every ensemble card: its name and why it cannot be offered (None when it
+    can)."""
+    files = [p for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file()]
+    files += MODELS_DIR.glob(f"*{ENSEMBLE_SUFFIX}")
+    return {model_name(p): _unservable_reason(p, _stamp(p), _stamp(card_path(p))) for p in sorted(files)}
 
 
 def available_models() -> list[str]:
@@ -229,8 +299,18 @@ def unavailable_models() -> dict[str, str]:
     return {name: reason for name, reason in _model_checks().items() if reason is not None}
 
 
+def read_model_card(name_or_path: str | Path) -> dict:
+    """The card of a model (a single network or an ensemble), read without loading any network."""
+    return read_card(card_path(resolve_model_path(name_or_path)))
+
+
 @lru_cache(maxsize=8)
 def _load(path: Path) -> ChampyModel:
+    if path.name.endswith(ENSEMBLE_SUFFIX):
+        from champy.inference.ensemble import EnsembleModel
+
+        _check_members(read_card(path))
+        return EnsembleModel(path, read_card(path))
     keras_model = load_keras_model(path)
     card = read_card(card_path(path), num_outputs=int(keras_model.output_shape[-1]))
     return ChampyModel(path, keras_model, card)

@@ -31,6 +31,8 @@ REQUIRED_KEYS = {
     "metrics": dict,
     "versions": dict,
 }
+ENSEMBLE_SUFFIX = ".ensemble.json"
+"""An ensemble's card is the whole model (`champy.inference.ensemble`): its members are shipped models."""
 REQUIRED_INPUT_KEYS = ("size", "pixels", "resize", "normalisation")
 REQUIRED_LABEL_KEYS = ("name", "genus")
 
@@ -38,6 +40,12 @@ REQUIRED_LABEL_KEYS = ("name", "genus")
 def card_path(model_path: str | os.PathLike) -> Path:
     """The card that belongs to a model file: `models/x.h5` -> `models/x.json`."""
     return Path(model_path).with_suffix(".json")
+
+
+def model_name(path: str | os.PathLike) -> str:
+    """A model's name from its file: `models/x.h5` and `models/x.ensemble.json` -> `x`."""
+    path = Path(path)
+    return path.name[: -len(ENSEMBLE_SUFFIX)] if path.name.endswith(ENSEMBLE_SUFFIX) else path.stem
 
 
 def software_versions() -> dict[str, str]:

@@ -20,8 +20,7 @@ from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
 from champy.evaluation.calibration import apply_temperature
-from champy.image_batch import load_images
-from champy.inference.model import ChampyModel
+from champy.inference.ensemble import Model
 from champy.paths import PROJECT_ROOT
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer
@@ -43,11 +42,11 @@ class Embedded:
     embeddings: np.ndarray
 
 
-def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> Embedded:
+def embed_photos(model: Model, paths: list[str], batch_size: int = 16) -> Embedded:
     """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
     probs, embeddings = [], []
     for start in range(0, len(paths), batch_size):
-        pixels = load_images(paths[start : start + batch_size], model.size).astype(np.float32)
+        pixels = model.load_pixels(paths[start : start + batch_size])
         raw, _, _, features = model.run(pixels, explain=False, with_features=True)
         probs.append(apply_temperature(raw, model.temperature))
         embeddings.append(features)
@@ -56,7 +55,7 @@ def embed_photos(model: ChampyModel, paths: list[str], batch_size: int = 16) -> 
     return Embedded(np.concatenate(probs), np.concatenate(embeddings))
 
 
-def trainer_split(model: ChampyModel, photos_dir: Path) -> PreparedData:
+def trainer_split(model: Model, photos_dir: Path) -> PreparedData:
     """The labelled photos split exactly as the trainer split them for `model` (settings from its card)."""
     config = model.card.get("training", {}).get("config", {})
     table = load_labelled(photos_dir, model.card["rank"])
@@ -65,7 +64,7 @@ def trainer_split(model: ChampyModel, photos_dir: Path) -> PreparedData:
     )
 
 
-def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
+def validation_rows(model: Model, photos_dir: Path) -> pd.DataFrame:
     """The model's validation photos; stops when the folder no longer splits as the card says (leakage)."""
     rows = trainer_split(model, photos_dir).rows("val")
     counted = rows["label_index"].value_counts()
@@ -80,7 +79,7 @@ def validation_rows(model: ChampyModel, photos_dir: Path) -> pd.DataFrame:
     return rows
 
 
-def lookalike_references(model: ChampyModel, references_dir: Path) -> pd.DataFrame:
+def lookalike_references(model: Model, references_dir: Path) -> pd.DataFrame:
     """Reference photos of every deadly species, and of the poisonous ones the model has no class for."""
     table = load_labelled(references_dir, "species")
     classes = {label["name"] for label in model.labels}
@@ -101,7 +100,7 @@ def _ceiling(scores: np.ndarray, false_alarms: float, floor: float, cap: float) 
 
 
 def choose_thresholds(
-    model: ChampyModel, val: Embedded, species: list[str], references: np.ndarray
+    model: Model, val: Embedded, species: list[str], references: np.ndarray
 ) -> tuple[Thresholds, dict[str, str]]:
     """Thresholds from the validation photos of safe species outside the dangerous genera (the false alarms)."""
     names = [label["name"] for label in model.labels]
@@ -145,7 +144,7 @@ def _shown_path(path: str) -> str:
     return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else resolved.name
 
 
-def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> SafetyProfile:
+def fit_profile(model: Model, photos_dir: Path, references_dir: Path) -> SafetyProfile:
     """The safety profile of `model` from its validation photos and the reference photos."""
     val_rows = validation_rows(model, photos_dir)
     if val_rows.empty:
@@ -177,17 +176,22 @@ def fit_profile(model: ChampyModel, photos_dir: Path, references_dir: Path) -> S
 
 
 @contextlib.contextmanager
-def leaving_out(model: ChampyModel, photos: list[str | Path]) -> Iterator[None]:
-    """While the block runs, the model's look-alike bank lacks `photos`, so a reference photo is never compared
-    with itself, nor with its siblings (pass those too), when it is used as a test photo."""
-    saved = model.safety
-    if saved is not None:
-        shown = {_shown_path(str(photo)) for photo in photos}
-        model.safety = dataclasses.replace(saved, references=tuple(r for r in saved.references if r.path not in shown))
+def leaving_out(model: Model, photos: list[str | Path]) -> Iterator[None]:
+    """While the block runs, the model's look-alike bank (and an ensemble's members') lacks `photos`, so a reference
+    photo is never compared with itself, nor with its siblings (pass those too), when it is used as a test photo."""
+    shown = {_shown_path(str(photo)) for photo in photos}
+    models = [model, *getattr(model, "members", [])]
+    saved = [m.safety for m in models]
+    for m in models:
+        if m.safety is not None:
+            m.safety = dataclasses.replace(
+                m.safety, references=tuple(r for r in m.safety.references if r.path not in shown)
+            )
     try:
         yield
     finally:
-        model.safety = saved
+        for m, profile in zip(models, saved):
+            m.safety = profile
 
 
 def siblings(references: pd.DataFrame, path: str, by: str) -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from champy.atomic import write_text
 from champy.errors import ChampyError
+from champy.models.card import model_name
 
 SUFFIX = ".safety.json"
 
@@ -90,7 +91,7 @@ class SafetyProfile:
 
 def profile_path(model_path: Path) -> Path:
     """Where the profile of the model stored at `model_path` lives (beside it)."""
-    return model_path.with_name(model_path.stem + SUFFIX)
+    return model_path.with_name(model_name(model_path) + SUFFIX)
 
 
 def read_profile(path: Path) -> SafetyProfile | None:

@@ -266,3 +266,25 @@ def assess_risk(
         if any(status == level for status, _, _ in findings.found):
             return Risk(level, findings.deadly, findings.poisonous, reasons, dangerous)
     return _without_danger(probs, names, known, other_index, verdict, profile, findings)
+
+
+def with_member_dangers(own: Risk, members: dict[str, Risk]) -> Risk:
+    """An ensemble's risk: its own assessment, raised to any danger found for one of its members (its reasons are
+    kept, naming the member); whether an answer without danger is "low" or "uncertain" stays the ensemble's own
+    judgement of its fused answer."""
+    dangerous = {name: risk for name, risk in members.items() if risk.level in ("deadly", "poisonous")}
+    levels = [own.level] + [risk.level for risk in dangerous.values()]
+    level = min(levels, key=LEVELS.index)
+    if level == own.level and not dangerous:
+        return own
+    reasons = list(own.reasons) if own.level in ("deadly", "poisonous") else []
+    for name, risk in dangerous.items():
+        reasons += [f"{reason} (member {name})" for reason in risk.reasons if reason not in own.reasons]
+    species = [s for risk in (own, *dangerous.values()) for s in risk.dangerous_species]
+    return Risk(
+        level,
+        max([own.deadly_probability] + [r.deadly_probability for r in dangerous.values()]),
+        max([own.poisonous_probability] + [r.poisonous_probability for r in dangerous.values()]),
+        list(dict.fromkeys(reasons)),
+        list(dict.fromkeys(species)),
+    )

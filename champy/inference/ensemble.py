@@ -1,0 +1,154 @@
+"""An ensemble model: several shipped species models answering as one.
+
+Its card (`models/<name>.ensemble.json`, written by `champy fit-ensemble`) names the member models and their
+weights. The ensemble's probabilities are the weighted average of the members' calibrated probabilities, calibrated
+again by the ensemble's own temperature. The gate is one member's (named in the card), Grad-CAM is drawn by the
+member with the largest weight for the ensemble's answer, and the embedding the look-alike route compares is the
+members' embeddings side by side, each scaled by the square root of its weight (so its cosine similarity is the
+weighted mean of the members').
+
+An ensemble runs wherever a single model does (`identify`, `champy evaluate`, `champy fit-safety`): it has the same
+`labels`, `temperature`, `gate`, `safety`, `pixels`, `load_pixels`, `predict_paths` and `run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from champy.errors import ModelLoadError
+from champy.evaluation.calibration import apply_temperature
+from champy.inference.model import ChampyModel, Outputs, load_model, matching_profile
+from champy.models.card import model_name
+from champy.safety.risk import Risk, assess_risk, with_member_dangers
+
+PixelSet = dict[int, np.ndarray]
+"""An ensemble's input: one pixel batch per member input size."""
+
+
+def fuse(member_probs: list[np.ndarray], weights: list[float] | np.ndarray) -> np.ndarray:
+    """The weighted average of the members' calibrated probabilities (weights summing to 1)."""
+    weights = np.asarray(weights, np.float64)
+    return sum(w * p for w, p in zip(weights / weights.sum(), member_probs))
+
+
+def member_problems(card: dict, members: list[ChampyModel]) -> list[str]:
+    """Why the loaded `members` are not the models the ensemble card was fitted with (empty when they are)."""
+    problems = []
+    names = [label["name"] for label in card["labels"]]
+    for entry, member in zip(card["members"], members):
+        if [label["name"] for label in member.labels] != names:
+            problems.append(f"{member.name} has another class list")
+        if str(member.card.get("created", "")) != str(entry.get("created", "")):
+            problems.append(f"{member.name} was retrained after the ensemble was fitted (refit it)")
+    return problems
+
+
+class EnsembleModel:
+    """A shipped ensemble ready for inference (load it with `load_model`)."""
+
+    def __init__(self, path: Path, card: dict) -> None:
+        self.path = path
+        self.name = model_name(path)
+        self.card = card
+        try:
+            self.members = [load_model(entry["model"]) for entry in card["members"]]
+            self.weights = np.asarray([float(entry["weight"]) for entry in card["members"]])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"{path.name}: the members are not listed as model and weight ({exc})") from None
+        problems = member_problems(card, self.members)
+        if problems:
+            raise ModelLoadError(f"{path.name}: " + "; ".join(problems))
+        self.labels: list[dict] = card["labels"]
+        self.size = max(member.size for member in self.members)
+        self.other_index: int | None = card.get("other_index")
+        self.temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+        self.unknown_threshold = float(card.get("open_set", {}).get("unknown_threshold", 0.0))
+        self.open_set_score: str = card.get("open_set", {}).get("score", "known_confidence")
+        self.backbone = card["backbone"]
+        by_name = {member.name: member for member in self.members}
+        self.gate_member = by_name.get(card.get("gate_member", ""), self.members[0])
+        self.gate = self.gate_member.gate
+        self.explainer = self.members[int(np.argmax(self.weights))]
+        self.safety = matching_profile(path, card)
+
+    def count_params(self) -> int:
+        """The members' number of weights, together."""
+        return sum(member.count_params() for member in self.members)
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the ensemble is made of: its card and its members' networks."""
+        return [self.path, *(path for member in self.members for path in member.files)]
+
+    def pixels(self, photos: list) -> PixelSet:
+        """The input for decoded photos: one batch per member input size."""
+        return {size: self._member_of_size(size).pixels(photos) for size in self._sizes()}
+
+    def load_pixels(self, paths: list[str]) -> PixelSet:
+        """The input for photo files (each decoded once per member input size)."""
+        return {size: self._member_of_size(size).load_pixels(paths) for size in self._sizes()}
+
+    def member_probabilities(self, paths: list[str]) -> list[np.ndarray]:
+        """Each member's calibrated probabilities for photo files."""
+        return [apply_temperature(member.predict_paths(paths), member.temperature) for member in self.members]
+
+    def predict_paths(self, paths: list[str], batch_size: int = 32) -> np.ndarray:
+        """The fused probabilities before the ensemble's own temperature (as `ChampyModel.predict_paths`)."""
+        return fuse(self.member_probabilities(paths), self.weights)
+
+    def outputs(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True) -> Outputs:
+        """Fused probabilities (before the ensemble's temperature), the gate member's ImageNet features, Grad-CAM of
+        the ensemble's answer (or `class_index`), the joint embedding and each member's calibrated probabilities."""
+        runs = {
+            member.name: member.outputs(pixels[member.size], class_index, explain and member is self.explainer)
+            for member in self.members
+        }
+        members = np.stack([apply_temperature(runs[m.name].probs, m.temperature) for m in self.members])
+        fused = fuse(list(members), self.weights)
+        explained = runs[self.explainer.name]
+        cams = explained.cams
+        if explain and class_index is None:
+            cams = self._explain_answer(pixels, fused, explained.probs, cams)
+        scale = np.sqrt(self.weights / self.weights.sum())
+        joint = np.concatenate([s * runs[m.name].embeddings for s, m in zip(scale, self.members)], axis=1)
+        parts = tuple(runs[m.name] for m in self.members)
+        return Outputs(fused, runs[self.gate_member.name].gate_features, cams, joint, members, parts)
+
+    def risk(self, probs: np.ndarray, verdict: str, out: Outputs) -> Risk:
+        """The risk of the fused answer. Without a confident identification (verdict "unknown" or "not_a_mushroom"),
+        it is raised to any danger one member finds in its own answer: the mushroom could be any of them."""
+        own = assess_risk(probs, self.labels, self.other_index, verdict, out.embeddings, self.safety)
+        if verdict == "mushroom":
+            return own
+        members = {
+            member.name: member.risk(calibrated.mean(axis=0), verdict, part)
+            for member, calibrated, part in zip(self.members, out.members, out.parts)
+        }
+        return with_member_dangers(own, members)
+
+    def run(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True, with_features: bool = False):
+        """As `ChampyModel.run`: (probabilities, gate features, Grad-CAM maps[, embeddings])."""
+        out = self.outputs(pixels, class_index, explain)
+        result = (out.probs, out.gate_features, out.cams)
+        return (*result, out.embeddings) if with_features else result
+
+    def _explain_answer(self, pixels: PixelSet, fused: np.ndarray, own: np.ndarray, cams: np.ndarray) -> np.ndarray:
+        """Grad-CAM of the ensemble's answer for the photos where the explaining member would answer otherwise."""
+        cams = cams.copy()
+        answers = fused.argmax(axis=1)
+        for row in np.flatnonzero(answers != own.argmax(axis=1)):
+            photo = pixels[self.explainer.size][row : row + 1]
+            cams[row] = self.explainer.run(photo, class_index=int(answers[row]), explain=True)[2][0]
+        return cams
+
+    def _sizes(self) -> list[int]:
+        return sorted({member.size for member in self.members})
+
+    def _member_of_size(self, size: int) -> ChampyModel:
+        return next(member for member in self.members if member.size == size)
+
+
+Model = ChampyModel | EnsembleModel
+"""Anything `load_model` returns."""

@@ -1,0 +1,188 @@
+"""The ensemble default: its card, its fused answer, Grad-CAM of that answer, its risk, and how it is fitted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import held_out_photos, shared_photos, unseen_species_photos
+
+from champy.evaluation.calibration import apply_temperature
+from champy.evaluation.openset import members_margin, open_set_score
+from champy.images import load_image
+from champy.inference import DEFAULT_MODEL, available_models, identify, load_model, read_model_card
+from champy.inference.ensemble import EnsembleModel, fuse
+from champy.inference.ensemble_fit import select_members
+from champy.models.card import ENSEMBLE_SUFFIX
+from champy.paths import MODELS_DIR, PROJECT_ROOT
+from champy.safety import Risk
+from champy.safety.risk import with_member_dangers
+
+CARD = read_model_card(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def ensemble() -> EnsembleModel:
+    return load_model(DEFAULT_MODEL)
+
+
+def test_the_default_is_the_shipped_ensemble_and_its_card_says_how_it_was_chosen(ensemble):
+    assert isinstance(ensemble, EnsembleModel) and available_models()[0] == DEFAULT_MODEL
+    assert (MODELS_DIR / f"{DEFAULT_MODEL}{ENSEMBLE_SUFFIX}").is_file()
+    weights = [entry["weight"] for entry in CARD["members"]]
+    assert len(weights) >= 2 and sum(weights) == pytest.approx(1.0, abs=1e-3)
+    for entry, member in zip(CARD["members"], ensemble.members):
+        assert entry["model"] == member.name and entry["created"] == member.card["created"]
+        assert [label["name"] for label in member.labels] == [label["name"] for label in CARD["labels"]]
+    selection = CARD["training"]["selection"]
+    assert selection["fitted_on"].startswith("validation split")
+    kept = selection["steps"][: selection["steps_kept"]]
+    assert min(step["val_nll"] for step in selection["steps"]) == kept[-1]["val_nll"]
+    for entry in CARD["members"]:
+        assert [step["added"] for step in kept].count(entry["model"]) == round(entry["weight"] * len(kept))
+    assert CARD["gate_member"] in [entry["model"] for entry in CARD["members"]]
+    assert CARD["calibration"]["ece_out_of_fold"] <= 0.03  # issue goal, measured out of fold
+    assert CARD["open_set"]["score"] == "members_margin"
+
+
+def test_fused_probabilities_are_the_weighted_mean_of_the_members_calibrated_ones(ensemble):
+    photos = [load_image(path) for path in held_out_photos("Boletus edulis", 2) + unseen_species_photos(1)]
+    pixels = ensemble.pixels(photos)
+    assert sorted(pixels) == sorted({member.size for member in ensemble.members})
+    out = ensemble.outputs(pixels, explain=False)
+    expected = sum(
+        weight * apply_temperature(member.run(pixels[member.size], explain=False)[0], member.temperature)
+        for weight, member in zip(ensemble.weights, ensemble.members)
+    )
+    np.testing.assert_allclose(out.probs, expected, atol=1e-5)
+    np.testing.assert_allclose(out.probs.sum(axis=1), 1.0, atol=1e-5)
+    assert out.members.shape == (len(ensemble.members), 3, len(ensemble.labels))
+    joint = np.linalg.norm(out.embeddings, axis=1)
+    np.testing.assert_allclose(joint, 1.0, atol=1e-4)  # sqrt-weighted unit embeddings side by side
+
+
+def test_identify_answers_with_the_fused_and_recalibrated_probabilities(ensemble):
+    path = held_out_photos("Amanita muscaria", 1)[0]
+    result = identify(path, ensemble, top_k=len(ensemble.labels))
+    pixels = ensemble.pixels([load_image(path, draft_size=2 * ensemble.size)])
+    probs = apply_temperature(ensemble.outputs(pixels, explain=False).probs, ensemble.temperature)[0]
+    top = int(np.argmax(np.delete(probs, ensemble.other_index)))
+    assert result.model == DEFAULT_MODEL and result.species[0].name == CARD["labels"][top]["name"]
+    assert result.species[0].probability == pytest.approx(float(probs[top]), abs=1e-4)
+    assert result.verdict == "mushroom" and result.answer == "Amanita muscaria"
+    assert result.risk.level == "deadly"  # every Amanita answer is deadly-risk
+    assert result.overlay is not None and result.overlay.shape[:2] == result.photo.size[::-1]
+
+
+def test_gradcam_explains_the_ensembles_answer_not_the_drawing_members(ensemble):
+    paths = held_out_photos("Boletus edulis", 1) + unseen_species_photos(3)
+    pixels = ensemble.pixels([load_image(path) for path in paths])
+    out = ensemble.outputs(pixels)
+    explainer = ensemble.explainer
+    assert explainer.name == CARD["members"][int(np.argmax([m["weight"] for m in CARD["members"]]))]["model"]
+    for row, answer in enumerate(out.probs.argmax(axis=1)):
+        own = explainer.run(pixels[explainer.size][row : row + 1], class_index=int(answer))[2][0]
+        np.testing.assert_allclose(out.cams[row], own, atol=1e-4)
+
+
+def test_members_margin_flags_a_photo_one_member_doubts():
+    fused = np.array([[0.6, 0.1, 0.3]])
+    members = np.array([[[0.8, 0.1, 0.1]], [[0.4, 0.1, 0.5]]])  # the second member puts 0.5 on "other"
+    assert members_margin(fused, members, other_index=2)[0] == pytest.approx(0.4 - 0.5)
+    assert open_set_score(fused, 2, "members_margin", members)[0] == pytest.approx(-0.1)
+    with pytest.raises(ValueError, match="member probabilities"):
+        open_set_score(fused, 2, "members_margin")
+
+
+def test_selection_prefers_the_informative_member_and_caps_the_members():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 400)
+    sharp = np.full((400, 5), 0.05)
+    sharp[np.arange(400), labels] = 0.8
+    noisy = [rng.dirichlet(np.ones(5), 400) for _ in range(3)]
+    selection = select_members({"sharp": sharp, "a": noisy[0], "b": noisy[1], "c": noisy[2]}, labels, 10, 2)
+    assert list(selection.weights)[0] == "sharp" and selection.weights["sharp"] >= 0.7
+    assert len(selection.weights) <= 2 and sum(selection.weights.values()) == pytest.approx(1.0)
+    assert [loss for _, loss in selection.steps][0] == pytest.approx(-np.log(0.8), abs=1e-5)
+
+
+def test_fuse_normalises_the_weights():
+    a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
+    np.testing.assert_allclose(fuse([a, b], [3, 1]), [[0.75, 0.25]])
+
+
+def test_a_member_danger_raises_the_ensembles_risk_only_without_a_confident_answer(ensemble):
+    quiet = Risk("uncertain", 0.0, 0.0, ["No confident identification: treat it as unknown."])
+    member = Risk("deadly", 0.2, 0.2, ["The model gives the deadly Amanita virosa 20 %."], ["Amanita virosa"])
+    raised = with_member_dangers(quiet, {"some_member": member})
+    assert raised.level == "deadly" and raised.dangerous_species == ["Amanita virosa"]
+    assert raised.reasons == ["The model gives the deadly Amanita virosa 20 %. (member some_member)"]
+    assert with_member_dangers(quiet, {"m": quiet}) is quiet
+    for path in unseen_species_photos(6):
+        result = identify(path, ensemble, explain=False)
+        if result.verdict != "mushroom":
+            continue
+        own = result.risk
+        assert not any("(member " in reason for reason in own.reasons), path  # confident: the fused answer rules
+
+
+def test_a_retrained_or_missing_member_takes_the_ensemble_off_the_menu(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for entry in CARD["members"][:1]:
+        for suffix in (".h5", ".json"):
+            shutil.copy(MODELS_DIR / f"{entry['model']}{suffix}", folder / f"{entry['model']}{suffix}")
+    card = json.loads(json.dumps(CARD))
+    card["members"][0]["created"] = "2020-01-01T00:00:00+00:00"
+    (folder / f"stale{ENSEMBLE_SUFFIX}").write_text(json.dumps(card), encoding="utf-8")
+    script = (
+        "import json; from champy.inference import available_models, unavailable_models; "
+        "print(json.dumps([available_models(), unavailable_models()]))"
+    )
+    env = {"CHAMPY_MODELS_DIR": str(folder), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    available, unavailable = json.loads(run.stdout.splitlines()[-1])
+    assert available == [CARD["members"][0]["model"]]
+    assert "retrained after the ensemble was fitted" in unavailable["stale"]
+    missing = card["members"][1]["model"]
+    card["members"][0]["created"] = CARD["members"][0]["created"]
+    (folder / f"stale{ENSEMBLE_SUFFIX}").write_text(json.dumps(card), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert f"member {missing}: missing" in json.loads(run.stdout.splitlines()[-1])[1]["stale"]
+
+
+def test_fit_ensemble_reproduces_the_shipped_card(tmp_path):
+    photos = shared_photos()
+    out = tmp_path / f"again{ENSEMBLE_SUFFIX}"
+    candidates = CARD["training"]["selection"]["candidates"]
+    run = subprocess.run(
+        [sys.executable, "-m", "champy", "fit-ensemble", "--photos", str(photos), "--out", str(out), "--name", "again"]
+        + ["--candidates", *candidates],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=PROJECT_ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    again = json.loads(out.read_text(encoding="utf-8"))
+    assert again["members"] == CARD["members"]
+    assert again["metrics"]["test_known_species_only"] == pytest.approx(CARD["metrics"]["test_known_species_only"])
+    assert again["calibration"]["temperature"] == pytest.approx(CARD["calibration"]["temperature"], rel=1e-3)
+    assert again["open_set"]["unknown_threshold"] == pytest.approx(CARD["open_set"]["unknown_threshold"], abs=1e-3)
+    assert "top-1" in run.stdout and "unseen species flagged" in run.stdout
+
+
+def test_fit_ensemble_refuses_a_single_candidate(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "champy", "fit-ensemble", "--candidates", "mobilenet_v2_species"]
+        + ["--photos", str(tmp_path), "--out", str(tmp_path / f"x{ENSEMBLE_SUFFIX}")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+    )
+    assert run.returncode == 2 and "at least two candidate models" in run.stderr and "Traceback" not in run.stderr
