@@ -21,7 +21,7 @@ from champy.data.labelled import load_labelled
 from champy.evaluation.calibration import apply_temperature, expected_calibration_error
 from champy.evaluation.openset import choose_threshold, flagged_share, open_set_section
 from champy.image_batch import load_images
-from champy.inference import available_models, load_model
+from champy.inference import available_models, load_model, read_model_card
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
 from champy.training.prepare import prepare
@@ -106,12 +106,13 @@ def run(name: str, write: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", help="shipped model names (default: every shipped model)")
+    parser.add_argument("models", nargs="*", help="shipped single-network models (default: all of them)")
     parser.add_argument(
         "--write-card", action="store_true", help="store the chosen score and its threshold in the card"
     )
     args = parser.parse_args()
-    for name in args.models or available_models():
+    singles = [name for name in available_models() if "members" not in read_model_card(name)]
+    for name in args.models or singles:  # an ensemble's scores are compared by champy fit-ensemble
         run(name, args.write_card)
 
 

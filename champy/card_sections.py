@@ -184,26 +184,17 @@ def confusion_figure(card: dict, normalise: bool) -> go.Figure:
 
 
 def calibration_bars(card: dict) -> list[tuple[str, float]]:
-    """(what was measured, expected calibration error) for each recorded calibration figure."""
+    """(what was measured, expected calibration error) on the test photos, before and after the temperature."""
     calibration = card.get("calibration", {})
     before, after = calibration.get("test_ece_before"), calibration.get("test_ece_after")
     if before is None or after is None:
         return []
-    n = card.get("metrics", {}).get("test", {}).get("n", "?")
-    if "ece_out_of_fold" not in calibration:
-        return [
-            (f"raw network, {n} test photos", before),
-            (f"temperature {calibration.get('temperature', 0):.2f}, {n} test photos", after),
-        ]
-    return [
-        (f"members averaged, {n} test photos", before),
-        (f"temperature fitted on validation, {n} test photos", after),
-        (f"shipped temperature {calibration['temperature']:.2f}, out of fold", calibration["ece_out_of_fold"]),
-    ]
+    raw = "members averaged" if "members" in card else "raw network"
+    return [(raw, before), (f"temperature {calibration.get('temperature', 0):.2f}", after)]
 
 
 def calibration_figure(card: dict) -> go.Figure | None:
-    """Expected calibration error before and after temperature scaling (None if not recorded)."""
+    """Expected calibration error on the test photos before and after temperature scaling (None if not recorded)."""
     bars = calibration_bars(card)
     if not bars:
         return None
@@ -213,12 +204,15 @@ def calibration_figure(card: dict) -> go.Figure | None:
             y=[100 * value for _, value in bars],
             text=[f"{100 * value:.1f} points" for _, value in bars],
             textposition="auto",
-            marker_color=["#bdbdbd", "#8c4b1f", "#4a6b8a"][: len(bars)],
+            marker_color=["#bdbdbd", "#8c4b1f"],
             hovertemplate="%{x}: %{y:.1f} percentage points<extra></extra>",
         )
     )
     figure.update_layout(
-        title={"text": "Calibration error on held-out photos (lower is better)"},
+        title={
+            "text": f"Calibration error on {card.get('metrics', {}).get('test', {}).get('n', '?')} test photos "
+            "(lower is better)"
+        },
         yaxis={"title": {"text": "expected calibration error (percentage points)"}, "rangemode": "tozero"},
         margin={"l": 0, "r": 10, "t": 40, "b": 0},
         height=300,
@@ -259,9 +253,8 @@ def comparison_frame(cards: dict[str, dict]) -> pd.DataFrame:
         rows.setdefault("test photos", {})[name] = str(card.get("metrics", {}).get("test", {}).get("n", "?"))
         for figure in evaluation_figures(card):
             rows.setdefault(figure.label, {})[name] = f"{100 * figure.value:.1f} %"
-        calibration = card.get("calibration", {})
-        ece = calibration.get("ece_out_of_fold", calibration.get("test_ece_after"))
+        ece = card.get("calibration", {}).get("test_ece_after")
         if ece is not None:
-            rows.setdefault("calibration error (percentage points, as shipped)", {})[name] = f"{100 * ece:.1f}"
+            rows.setdefault("calibration error (percentage points)", {})[name] = f"{100 * ece:.1f}"
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(cards)).fillna("n/a")
     return frame.rename_axis("figure").reset_index()

@@ -28,7 +28,7 @@ def _fit(args: argparse.Namespace) -> int:
     known, open_set = card["metrics"]["test_known_species_only"], card["open_set"]
     print(
         f"wrote {card['name']}: {members}; test (known species, {known['n']} photos) top-1 {known['top1']:.3f}, "
-        f"top-5 {known['top5']:.3f}; ECE {card['calibration']['ece_out_of_fold']:.3f} out of fold; unseen species "
+        f"top-5 {known['top5']:.3f}; test ECE {card['calibration']['test_ece_after']:.3f}; unseen species "
         f"flagged {open_set['test_unseen_species_flagged']:.3f} at {open_set['test_known_flagged']:.3f} known"
     )
     return 0

@@ -46,23 +46,3 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
         if inside.any():
             total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
     return float(total)
-
-
-def cross_validated_temperature(
-    probs: np.ndarray, labels: np.ndarray, folds: int = 5, repeats: int = 20, seed: int = 0
-) -> tuple[float, float, float]:
-    """(temperature fitted on every photo, mean and spread of the out-of-fold ECE).
-
-    Each of `repeats` shuffles cuts the photos into `folds` parts; each part is scored with the temperature fitted on
-    the others, so the ECE is measured on photos its temperature never saw.
-    """
-    rng = np.random.default_rng(seed)
-    errors = []
-    for _ in range(repeats):
-        part = rng.permutation(len(labels)) % folds
-        out_of_fold = np.zeros_like(probs)
-        for fold in range(folds):
-            held = part == fold
-            out_of_fold[held] = apply_temperature(probs[held], fit_temperature(probs[~held], labels[~held]))
-        errors.append(expected_calibration_error(out_of_fold, labels))
-    return fit_temperature(probs, labels), float(np.mean(errors)), float(np.std(errors))

@@ -34,12 +34,10 @@ def held_out_report(
     other_index: int | None,
     max_known_flagged: float,
     members: tuple[np.ndarray, np.ndarray] | None = None,
-    temperature: float | None = None,
 ) -> dict:
     """Calibration, test metrics and open-set figures from validation and test predictions (`members`: an
-    ensemble's member probabilities on validation and test, for its open-set scores). The temperature is fitted on
-    the validation photos unless one is given."""
-    temperature = fit_temperature(val_probs, val_labels) if temperature is None else temperature
+    ensemble's member probabilities on validation and test, for its open-set scores)."""
+    temperature = fit_temperature(val_probs, val_labels)
     val_cal = apply_temperature(val_probs, temperature)
     test_cal = apply_temperature(test_probs, temperature)
     known_test = test_labels != other_index

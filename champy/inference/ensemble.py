@@ -19,6 +19,7 @@ import numpy as np
 
 from champy.errors import ModelLoadError
 from champy.evaluation.calibration import apply_temperature
+from champy.images import load_image
 from champy.inference.model import ChampyModel, Outputs, load_model, matching_profile
 from champy.models.card import model_name
 from champy.safety.risk import Risk, assess_risk, with_member_dangers
@@ -87,20 +88,25 @@ class EnsembleModel:
         return {size: self._member_of_size(size).pixels(photos) for size in self._sizes()}
 
     def load_pixels(self, paths: list[str]) -> PixelSet:
-        """The input for photo files (each decoded once per member input size)."""
-        return {size: self._member_of_size(size).load_pixels(paths) for size in self._sizes()}
+        """The input for photo files, each decoded once as `identify` decodes it."""
+        return self.pixels([load_image(path, draft_size=2 * self.size) for path in paths])
 
-    def member_probabilities(self, paths: list[str]) -> list[np.ndarray]:
-        """Each member's calibrated probabilities for photo files."""
-        return [apply_temperature(member.predict_paths(paths), member.temperature) for member in self.members]
+    def member_probabilities(self, paths: list[str], batch_size: int = 32) -> list[np.ndarray]:
+        """Each member's calibrated probabilities for photo files (decoded as `identify` decodes them)."""
+        batches = [[np.zeros((0, len(self.labels)))] * len(self.members)]
+        for start in range(0, len(paths), batch_size):
+            pixels = self.load_pixels(paths[start : start + batch_size])
+            batches.append([apply_temperature(m.forward(pixels[m.size]), m.temperature) for m in self.members])
+        return [np.concatenate([batch[i] for batch in batches]) for i in range(len(self.members))]
 
     def predict_paths(self, paths: list[str], batch_size: int = 32) -> np.ndarray:
         """The fused probabilities before the ensemble's own temperature (as `ChampyModel.predict_paths`)."""
-        return fuse(self.member_probabilities(paths), self.weights)
+        return fuse(self.member_probabilities(paths, batch_size), self.weights)
 
     def outputs(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True) -> Outputs:
         """Fused probabilities (before the ensemble's temperature), the gate member's ImageNet features, Grad-CAM of
-        the ensemble's answer (or `class_index`), the joint embedding and each member's calibrated probabilities."""
+        each photo's fused answer (or of `class_index`), the joint embedding and each member's calibrated
+        probabilities."""
         runs = {
             member.name: member.outputs(pixels[member.size], class_index, explain and member is self.explainer)
             for member in self.members
@@ -135,7 +141,7 @@ class EnsembleModel:
         return (*result, out.embeddings) if with_features else result
 
     def _explain_answer(self, pixels: PixelSet, fused: np.ndarray, own: np.ndarray, cams: np.ndarray) -> np.ndarray:
-        """Grad-CAM of the ensemble's answer for the photos where the explaining member would answer otherwise."""
+        """Grad-CAM of each photo's fused answer where the explaining member alone would answer otherwise."""
         cams = cams.copy()
         answers = fused.argmax(axis=1)
         for row in np.flatnonzero(answers != own.argmax(axis=1)):

@@ -11,6 +11,7 @@ otherwise the ImageNet MobileNetV2 runs beside the model on the same pixels.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +42,8 @@ from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
 
 log = logging.getLogger(__name__)
+MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+"""How an ensemble card names a member: a model name in `models/`, never a path."""
 
 
 def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> bool:
@@ -237,12 +240,11 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=64)
-def _unservable_reason(
-    path: Path, model_stamp: tuple[int, int] | None, card_stamp: tuple[int, int] | None
-) -> str | None:
+def _unservable_reason(path: Path, model_stamp: tuple | None, card_stamp: tuple | None) -> str | None:
     """Why a model file and its card fail the cheap checks (readable HDF5 model, valid card), None if they pass.
 
-    Cached per file version (the stamps), so page reruns neither reread the files nor repeat the warning.
+    Cached per file version (the stamps; an ensemble's include its members'), so page reruns neither reread the
+    files nor repeat the warning.
     Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
     try:
@@ -265,13 +267,24 @@ def _unservable_reason(
     return reason
 
 
-def _check_members(card: dict) -> None:
-    """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
+def _member_names(card: dict) -> list[str]:
+    """The member model names an ensemble card lists: bare names of models in `models/` (no path, no suffix)."""
     members = card.get("members")
     if not isinstance(members, list) or not members:
         raise ModelLoadError(f"{card['name']}: an ensemble card lists no members")
-    for entry in members:
-        name = entry.get("model") if isinstance(entry, dict) else None
+    names = [entry.get("model") if isinstance(entry, dict) else None for entry in members]
+    for name, entry in zip(names, members):
+        if not isinstance(name, str) or not MEMBER_NAME.fullmatch(name):
+            raise ModelLoadError(f"{card['name']}: a member must be named by a model name in models/, not {name!r}")
+        weight = entry.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 1:
+            raise ModelLoadError(f"{card['name']}: member {name} needs a weight in (0, 1], not {weight!r}")
+    return names
+
+
+def _check_members(card: dict) -> None:
+    """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
+    for name, entry in zip(_member_names(card), card["members"]):
         path = MODELS_DIR / f"{name}.h5"
         reason = _unservable_reason(path, _stamp(path), _stamp(card_path(path))) if path.is_file() else "missing"
         if reason:
@@ -283,9 +296,12 @@ def _check_members(card: dict) -> None:
 def _model_checks() -> dict[str, str | None]:
     """Every `models/*.h5` with a card and every ensemble card: its name and why it cannot be offered (None when it
     can)."""
-    files = [p for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file()]
-    files += MODELS_DIR.glob(f"*{ENSEMBLE_SUFFIX}")
-    return {model_name(p): _unservable_reason(p, _stamp(p), _stamp(card_path(p))) for p in sorted(files)}
+    singles = sorted(p for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file())
+    checks = {model_name(p): _unservable_reason(p, _stamp(p), _stamp(card_path(p))) for p in singles}
+    every_single = tuple((p.name, _stamp(p), _stamp(card_path(p))) for p in singles)
+    for path in sorted(MODELS_DIR.glob(f"*{ENSEMBLE_SUFFIX}")):  # its check depends on every possible member too
+        checks[model_name(path)] = _unservable_reason(path, _stamp(path), every_single)
+    return dict(sorted(checks.items()))
 
 
 def available_models() -> list[str]:
