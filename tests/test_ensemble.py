@@ -254,3 +254,25 @@ def test_fit_ensemble_refuses_a_single_candidate(tmp_path):
         cwd=PROJECT_ROOT,
     )
     assert run.returncode == 2 and "at least two candidate models" in run.stderr and "Traceback" not in run.stderr
+
+
+CONCURRENT_LOADS = """
+import json, threading
+from champy.inference import load_model
+loaded = {}
+names = ["champy_ensemble", "mobilenet_v2_species", "efficientnet_lite2_species", "efficientnet_lite0_species"]
+threads = [threading.Thread(target=lambda n=n: loaded.update({n: load_model(n)})) for n in names]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(json.dumps({member.name: member is loaded[member.name] for member in loaded["champy_ensemble"].members}))
+"""
+
+
+def test_concurrent_loads_share_one_copy_of_each_member():
+    """The app's warm-up thread loads the ensemble while a page loads its members: one copy of each in memory."""
+    run = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_LOADS], capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    shared = json.loads(run.stdout.splitlines()[-1])
+    assert set(shared) == {entry["model"] for entry in CARD["members"]} and all(shared.values())

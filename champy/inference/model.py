@@ -332,6 +332,12 @@ def _load(path: Path) -> ChampyModel:
     return ChampyModel(path, keras_model, card)
 
 
+_LOADING = threading.RLock()
+"""One load at a time: the app's warm-up thread and a page asking for the same member never load it twice."""
+
+
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ChampyModel:
-    """Load a model once per process (later calls return the same object)."""
-    return _load(resolve_model_path(name_or_path).resolve())
+    """Load a model once per process (later calls return the same object); an ensemble comes back as an
+    `EnsembleModel`, which answers wherever a `ChampyModel` does."""
+    with _LOADING:
+        return _load(resolve_model_path(name_or_path).resolve())
