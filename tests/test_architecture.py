@@ -11,7 +11,7 @@ from champy.paths import PROJECT_ROOT
 
 INFERENCE_MODULES = """
 import json, sys
-import champy.inference, champy.inference.identification
+import champy.inference, champy.inference.identification, champy.inference.ensemble
 print(json.dumps(sorted(name for name in sys.modules if name.startswith("champy."))))
 """
 EVERY_LIBRARY_MODULE = """
@@ -40,7 +40,7 @@ def printed_by(script: str) -> list[str]:
 
 def test_inference_imports_nothing_from_training():
     loaded = printed_by(INFERENCE_MODULES)
-    assert "champy.inference.identification" in loaded and "champy.evaluation.calibration" in loaded
+    assert "champy.inference.identification" in loaded and "champy.inference.ensemble" in loaded
     assert [name for name in loaded if name == "champy.training" or name.startswith("champy.training.")] == []
 
 

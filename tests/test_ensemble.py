@@ -17,12 +17,12 @@ from champy.evaluation.openset import members_margin, open_set_score
 from champy.images import load_image
 from champy.inference import DEFAULT_MODEL, available_models, identify, load_model, read_model_card
 from champy.inference.ensemble import EnsembleModel, fuse
-from champy.inference.ensemble_fit import select_members
 from champy.models.card import ENSEMBLE_SUFFIX
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, Risk, assess_risk
 from champy.safety.fit import leaving_out, siblings
 from champy.safety.risk import with_member_dangers
+from champy.training.ensemble_fit import select_members
 
 CARD = read_model_card(DEFAULT_MODEL)
 REFERENCES = DATA_DIR / "reference_photos"

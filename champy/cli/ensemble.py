@@ -17,7 +17,7 @@ DEFAULT_CANDIDATES = (
 
 def _fit(args: argparse.Namespace) -> int:
     from champy.errors import ChampyError
-    from champy.inference.ensemble_fit import fit_ensemble
+    from champy.training.ensemble_fit import fit_ensemble
 
     if not args.photos.is_dir():
         raise ChampyError(f"not a folder: {args.photos}")
