@@ -2,13 +2,13 @@
 
 Its card (`models/<name>.ensemble.json`, written by `champy fit-ensemble`) names the member models and their
 weights. The ensemble's probabilities are the weighted average of the members' calibrated probabilities, calibrated
-again by the ensemble's own temperature. The gate is one member's (named in the card), Grad-CAM is drawn by the
-member with the largest weight for the ensemble's answer, and the embedding the look-alike route compares is the
+again by the ensemble's own temperature. The gate is one member's (named in the card), Grad-CAM of each photo's
+fused answer is drawn by the member with the largest weight, and the embedding the look-alike route compares is the
 members' embeddings side by side, each scaled by the square root of its weight (so its cosine similarity is the
 weighted mean of the members').
 
 An ensemble runs wherever a single model does (`identify`, `champy evaluate`, `champy fit-safety`): it has the same
-`labels`, `temperature`, `gate`, `safety`, `pixels`, `load_pixels`, `predict_paths` and `run`.
+`labels`, `temperature`, `gate`, `safety`, `pixels`, `load_pixels`, `predict_paths`, `outputs`, `run` and `risk`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PixelSet = dict[int, np.ndarray]
 
 
 def fuse(member_probs: list[np.ndarray], weights: list[float] | np.ndarray) -> np.ndarray:
-    """The weighted average of the members' calibrated probabilities (weights summing to 1)."""
+    """The weighted average of the members' calibrated probabilities (the weights are scaled to sum to 1)."""
     weights = np.asarray(weights, np.float64)
     return sum(w * p for w, p in zip(weights / weights.sum(), member_probs))
 
