@@ -51,17 +51,6 @@ def split_rows(table: pd.DataFrame, split: str, config: dict, trained_here: bool
     return prepared.rows(split), "split as the trainer split it"
 
 
-def _predict(model, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """The model's probabilities before its temperature for every photo in `rows`, and an ensemble's members'."""
-    from champy.inference.ensemble import EnsembleModel, fuse
-
-    paths = list(rows["path"])
-    if isinstance(model, EnsembleModel):
-        members = np.stack(model.member_probabilities(paths))
-        return fuse(list(members), model.weights), members
-    return model.predict_paths(paths), None
-
-
 def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: str = "test") -> dict:
     """Held-out figures of a model on the photos in `data_dir` (see the module docstring)."""
     from champy.inference import load_model
@@ -77,13 +66,13 @@ def evaluate_model(model_name_or_path: str | Path, data_dir: str | Path, split: 
     unseen = table[~table["label"].isin(index)]
     if known.empty:
         raise ChampyError(f"no photo of the {split} split of {data_dir} belongs to a class that {model.name} knows")
-    raw, members = _predict(model, known)
+    raw, members = model.predict_with_members(list(known["path"]))
     probs = apply_temperature(raw, model.temperature)
     labels = known["label"].map(index).to_numpy()
     report = classification_metrics(probs, labels, names)
     unseen_scores = np.zeros(0)
     if len(unseen):
-        unseen_raw, unseen_members = _predict(model, unseen)
+        unseen_raw, unseen_members = model.predict_with_members(list(unseen["path"]))
         unseen_probs = apply_temperature(unseen_raw, model.temperature)
         unseen_scores = open_set_score(unseen_probs, model.other_index, model.open_set_score, unseen_members)
     report["per_class"] = [row for row in report["per_class"] if row["name"] in index]

@@ -101,9 +101,15 @@ class EnsembleModel:
             batches.append([apply_temperature(m.forward(pixels[m.size]), m.temperature) for m in self.members])
         return [np.concatenate([batch[i] for batch in batches]) for i in range(len(self.members))]
 
+    def predict_with_members(self, paths: list[str], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """The fused probabilities before the ensemble's own temperature, and each member's calibrated ones
+        (shape (members, photos, classes), what its open-set score reads)."""
+        members = np.stack(self.member_probabilities(paths, batch_size))
+        return fuse(list(members), self.weights), members
+
     def predict_paths(self, paths: list[str], batch_size: int = 32) -> np.ndarray:
         """The fused probabilities before the ensemble's own temperature (as `ChampyModel.predict_paths`)."""
-        return fuse(self.member_probabilities(paths, batch_size), self.weights)
+        return self.predict_with_members(paths, batch_size)[0]
 
     def outputs(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True) -> Outputs:
         """Fused probabilities (before the ensemble's temperature), the gate member's ImageNet features, Grad-CAM of

@@ -213,6 +213,10 @@ class ChampyModel:
             ]
         )
 
+    def predict_with_members(self, paths: list[str], batch_size: int = 32) -> tuple[np.ndarray, None]:
+        """`predict_paths`, and no member probabilities (a single network has no members)."""
+        return self.predict_paths(paths, batch_size), None
+
     def forward(self, pixels: np.ndarray) -> np.ndarray:
         """One bare forward pass of the Keras graph (the benchmark's reference)."""
         return self.keras_model(tf.convert_to_tensor(pixels, tf.float32), training=False).numpy()
