@@ -1,11 +1,12 @@
-"""Warm single-photo latency of `identify` (+ Grad-CAM) against one bare compiled forward pass.
+"""Warm single-photo latency of `identify` (+ Grad-CAM) against one bare forward pass, in TensorFlow and compiled.
 
 For every shipped model, side by side in one run on the same real photos:
-  bare     one compiled forward pass of the Keras graph on pixels already in memory (single networks)
+  bare     one forward pass of the Keras graph in a `tf.function`, pixels already in memory (single networks)
   core     the fused pass `run`: species + gate + Grad-CAM, pixels in memory (an ensemble: all its members)
   photo    `identify(path)`: decode the file, resize, fused pass, decode, edibility, risk, overlay
-Prints medians in ms and the ratios core/bare and photo/bare, then each ensemble's `identify` against each of its
-members' (budget: 4x). Usage: python benchmarks/predict.py [--runs 30]
+each with the forward pass in TensorFlow ("tf") and compiled for the CPU ("compiled", `ChampyModel.compile`).
+Prints medians in ms, the ratios core/bare and photo/bare, the compiled speed-up of `identify`, then each ensemble's
+`identify` against each of its members' (budget: 4x). Usage: python benchmarks/predict.py [--runs 30]
 """
 
 from __future__ import annotations
@@ -56,19 +57,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     files = photos()
-    print(f"{'model':<28} {'bare ms':>8} {'core ms':>8} {'photo ms':>9} {'core/bare':>10} {'photo/bare':>11}")
-    photo_ms = {}
-    for name in available_models():
-        bare, core, photo = measure(load_model(name), files, args.runs)
-        photo_ms[name] = photo
-        ratios = f"{core / bare:10.2f} {photo / bare:11.2f}" if bare else f"{'-':>10} {'-':>11}"
-        shown = f"{bare:8.1f}" if bare else f"{'-':>8}"
-        print(f"{name:<28} {shown} {core:8.1f} {photo:9.1f} {ratios}")
+    print(
+        f"{'model':<28} {'pass':<9} {'bare ms':>8} {'core ms':>8} {'photo ms':>9} {'core/bare':>10} {'photo/bare':>11}"
+    )
+    photo_ms: dict[tuple[str, bool], float] = {}
     for name in available_models():
         model = load_model(name)
-        for member in getattr(model, "members", []):
-            ratio = photo_ms[name] / photo_ms[member.name]
-            print(f"{name} identify / {member.name} identify: {ratio:.2f}x (budget 4x)")
+        for compiled in (False, True):
+            if model.compile(enabled=compiled) != compiled:
+                raise SystemExit(f"{name} could not be compiled for the CPU")
+            bare, core, photo = measure(model, files, args.runs)
+            photo_ms[name, compiled] = photo
+            ratios = f"{core / bare:10.2f} {photo / bare:11.2f}" if bare else f"{'-':>10} {'-':>11}"
+            shown = f"{bare:8.1f}" if bare else f"{'-':>8}"
+            label = "compiled" if compiled else "tf"
+            print(f"{name:<28} {label:<9} {shown} {core:8.1f} {photo:9.1f} {ratios}")
+        print(f"{name} identify, tf / compiled: {photo_ms[name, False] / photo_ms[name, True]:.2f}x")
+    for name in available_models():
+        for member in getattr(load_model(name), "members", []):
+            for compiled in (False, True):
+                ratio = photo_ms[name, compiled] / photo_ms[member.name, compiled]
+                label = "compiled" if compiled else "tf"
+                print(f"{name} identify / {member.name} identify ({label}): {ratio:.2f}x (budget 4x)")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import os
 import sys
 
 from champy.errors import ChampyError
+from champy.native_output import native_stderr_silenced
 
 COMMAND_MODULES = (
     "champy.cli.train",
@@ -22,6 +23,7 @@ COMMAND_MODULES = (
     "champy.cli.safety",
     "champy.cli.ensemble",
     "champy.cli.predict",
+    "champy.cli.compile",
     "champy.cli.gbif",
     "champy.cli.dataset",
 )
@@ -57,18 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its native start-up chatter (absl, oneDNN, CUDA probing) kept off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with native_stderr_silenced():
         import tensorflow as tf
 
         if "TF_CONFIG" not in os.environ:  # multi-worker training must set up its collectives before the first op
             tf.constant(0.0) + 1.0  # first op: device and oneDNN initialisation also log natively
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ members' embeddings side by side, each scaled by the square root of its weight (
 weighted mean of the members').
 
 An ensemble runs wherever a single model does (`identify`, `champy evaluate`, `champy fit-safety`): it has the same
-`labels`, `temperature`, `gate`, `safety`, `pixels`, `load_pixels`, `predict_paths`, `outputs`, `run` and `risk`.
+`labels`, `temperature`, `gate`, `safety`, `pixels`, `load_pixels`, `predict_paths`, `outputs`, `run`, `risk` and
+`compile`.
 """
 
 from __future__ import annotations
@@ -75,6 +76,16 @@ class EnsembleModel:
         self.explainer = self.members[int(np.argmax(self.weights))]
         self._pool = ThreadPoolExecutor(len(self.members), thread_name_prefix=f"{self.name} member")
         self.safety = matching_profile(path, card)
+
+    def compile(self, enabled: bool = True, build: bool = True) -> bool:
+        """`ChampyModel.compile` for every member; True when all of them run compiled."""
+        compiled = [member.compile(enabled, build) for member in self.members]  # every member, even after a False
+        return all(compiled)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether every member's forward pass runs compiled for the CPU."""
+        return all(member.compiled for member in self.members)
 
     def count_params(self) -> int:
         """The members' number of weights, together."""

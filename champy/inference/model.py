@@ -1,8 +1,9 @@
-"""A loaded Champy model: the Keras graph, its card, and one compiled function per photo.
+"""A loaded Champy model: the Keras graph, its card, and one forward pass per batch of photos.
 
-`ChampyModel.run` computes, in ONE forward pass inside one `tf.function`, the species
-probabilities, the pooled ImageNet features the mushroom gate reads, and the Grad-CAM map of the
-chosen class at the last convolutional layer. When the model's frozen trunk (everything up to its
+`ChampyModel.run` computes, in ONE forward pass, the species probabilities, the pooled ImageNet features the
+mushroom gate reads and the last convolutional maps (in TensorFlow, or compiled for the CPU once `compile` has run,
+see `champy.inference.compiled`), then the Grad-CAM map of the chosen class from the head's gradient on those maps.
+When the model's frozen trunk (everything up to its
 backbone's fine-tuning boundary) still holds the ImageNet weights of a backbone with a shipped gate
 (MobileNetV2, EfficientNet-Lite0), the gate's ImageNet layers branch off that shared trunk;
 otherwise the ImageNet MobileNetV2 runs beside the model on the same pixels.
@@ -24,6 +25,7 @@ import tensorflow as tf
 from champy.errors import ChampyError, ModelLoadError
 from champy.image_batch import load_images
 from champy.images import to_model_input
+from champy.inference.compiled import CompiledForward, build_digest, compile_forward, load_compiled
 from champy.inference.gate import (
     DEFAULT_GATE_BACKBONE,
     GATE_INPUT_SIZE,
@@ -37,7 +39,7 @@ from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
 from champy.models.registry import get_backbone
 from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
 from champy.path_kind import file_problem
-from champy.paths import DEFAULT_MODEL, MODELS_DIR
+from champy.paths import DEFAULT_MODEL, IMAGENET_WEIGHTS_DIR, MODELS_DIR
 from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
 
@@ -114,6 +116,9 @@ class ChampyModel:
         self.safety = matching_profile(path, card)
         self._build(conv_name)
         self._lock = threading.Lock()
+        self._compiling = threading.Lock()
+        self._compiled: CompiledForward | None = None
+        self.compile(build=False)  # compiled layers already in the cache are used at once
 
     def _build(self, conv_name: str) -> None:
         model = self.keras_model
@@ -130,12 +135,11 @@ class ChampyModel:
             self._gate = imagenet
         self._head = keras.Model(conv, model.output)
 
-        @tf.function(reduce_retracing=True)
-        def run(pixels: tf.Tensor, class_index: tf.Tensor, explain: tf.Tensor):
+        @tf.function(input_signature=[tf.TensorSpec([None, self.size, self.size, 3], tf.float32)])
+        def forward(pixels: tf.Tensor):
             if self._trunk is not None:
                 shared = self._trunk(pixels, training=False)
-                gate_features = self._gate(shared, training=False)
-                features_in = shared
+                maps, gate_features = self._to_conv(shared, training=False), self._gate(shared, training=False)
             else:
                 gate_pixels = (
                     pixels
@@ -143,39 +147,70 @@ class ChampyModel:
                     else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
                 )
                 gate_features = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
-                features_in = pixels
-            with tf.GradientTape() as tape:
-                maps = self._to_conv(features_in, training=False)
-                tape.watch(maps)
-                probs = self._head(maps, training=False)
-                chosen = tf.where(class_index < 0, tf.argmax(probs, axis=-1, output_type=tf.int32), class_index)
-                score = tf.gather(probs, chosen, axis=-1, batch_dims=1)
-            if explain:
-                grads = tape.gradient(score, maps)
-                weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-                cam = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1))
-                cam = cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
-            else:
-                cam = tf.zeros(tf.shape(maps)[:3])
-            features = tf.math.l2_normalize(tf.reduce_mean(maps, axis=(1, 2)), axis=-1)
-            return probs, gate_features, cam, features
+                maps = self._to_conv(pixels, training=False)
+            return maps, tf.concat([gate_features, self._head(maps, training=False)], axis=-1)  # one vector each
 
-        self._run = run
+        @tf.function(reduce_retracing=True)
+        def grad_cam(maps: tf.Tensor, class_index: tf.Tensor):
+            with tf.GradientTape() as tape:
+                tape.watch(maps)
+                score = tf.gather(self._head(maps, training=False), class_index, axis=-1, batch_dims=1)
+            weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2), keepdims=True)
+            cam = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1))
+            return cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
+
+        self._forward = forward
+        self._grad_cam = grad_cam
+
+    def _build_digest(self) -> str:
+        """What the compiled pass is built from: the network, its card and the gate's ImageNet weights."""
+        notop = get_backbone(self.gate_backbone).local_weights["notop"]
+        return build_digest([self.path, card_path(self.path), IMAGENET_WEIGHTS_DIR / notop])
+
+    def compile(self, enabled: bool = True, build: bool = True) -> bool:
+        """Run the forward pass compiled for the CPU (`champy.inference.compiled`), building and caching it first
+        unless `build` is False (then only a cached one is used); with `enabled` False, run it in TensorFlow again.
+        Returns whether the compiled pass is in use. Other threads may identify meanwhile (in TensorFlow until the
+        compiled pass is ready)."""
+        if not enabled:
+            self._compiled = None
+            return False
+        with self._compiling:
+            if self._compiled is None:
+                build_it = (lambda: compile_forward(self._forward, self.keras_model)) if build else None
+                self._compiled = load_compiled(self.name, self._build_digest(), build_it)
+        return self._compiled is not None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the forward pass runs compiled for the CPU (see `compile`)."""
+        return self._compiled is not None
 
     def run(
         self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True, with_features: bool = False
     ):
-        """Species probabilities, the gate's pooled ImageNet features and Grad-CAM maps for a batch of pixels.
+        """Species probabilities, the gate's pooled ImageNet features and Grad-CAM maps (of `class_index`, else of
+        each photo's most probable class; zeros without `explain`) for a batch of pixels.
 
         With `with_features`, also the photo's embedding: the last convolutional maps averaged over space and
         L2-normalised (what the look-alike similarity compares).
         """
-        batch = tf.convert_to_tensor(pixels, tf.float32)
-        index = tf.fill([batch.shape[0]], tf.constant(-1 if class_index is None else class_index, tf.int32))
+        batch = np.asarray(pixels, np.float32)
         with self._lock:
-            probs, gate_features, cam, features = self._run(batch, index, tf.constant(explain))
-        outputs = (probs.numpy(), gate_features.numpy(), cam.numpy())
-        return (*outputs, features.numpy()) if with_features else outputs
+            if self._compiled is not None:
+                maps, vectors = self._compiled(batch)
+            else:
+                maps, vectors = (t.numpy() for t in self._forward(tf.convert_to_tensor(batch)))
+            gate_features, probs = vectors[:, : -len(self.labels)], vectors[:, -len(self.labels) :]
+            if explain:
+                chosen = probs.argmax(axis=-1) if class_index is None else np.full(len(batch), class_index)
+                cam = self._grad_cam(tf.convert_to_tensor(maps), tf.convert_to_tensor(chosen, tf.int32)).numpy()
+            else:
+                cam = np.zeros(maps.shape[:3], np.float32)
+        if not with_features:
+            return probs, gate_features, cam
+        pooled = maps.mean(axis=(1, 2))
+        return probs, gate_features, cam, pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
 
     def outputs(self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True) -> Outputs:
         """Everything one pass computes for a batch of pixels (see `run`)."""
