@@ -91,20 +91,18 @@ def show_verdict(result) -> None:
 
 
 def show_candidates(result) -> None:
+    """The candidate species (thumbnail, probability bar, edibility) beside the genus roll-up."""
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(support.species_figure(result.species), width="stretch", key="species_chart")
-        app_safety.edibility_legend()
-    with right:
-        st.markdown("**Edibility of the candidates**")
+        st.markdown("**Most likely species** (calibrated probability)")
         for candidate in result.species:
-            app_safety.candidate_line(
-                candidate.name, support.percent(candidate.probability), support.edibility_badge(candidate.edibility)
-            )
+            st.markdown(app_safety.candidate_row(candidate), unsafe_allow_html=True)
+        app_safety.edibility_legend()
         for warning in result.warnings:
             st.caption(f":material/warning: {support.as_text(warning)}")
-        st.markdown("**Genus**")
-        st.dataframe(support.genus_frame(result.genus), hide_index=True, width="stretch")
+    with right:
+        st.markdown("**Genus** (its species' probabilities added up)")
+        st.markdown(support.genus_table(result.genus))
 
 
 def show_explanation(result) -> None:
@@ -156,9 +154,10 @@ def identify_page() -> None:
     if result.verdict != "not_a_mushroom":
         show_candidates(result)
     show_explanation(result)
-    with st.expander("Details"):
-        st.write(f"Model `{model_name}` · {len(photos)} photo(s) · {support.total_ms(result.timings_ms):.0f} ms")
-        st.json(result.to_dict(), expanded=False)
+    details = st.expander("Details", key="details", on_change="rerun")
+    if details.open:
+        details.write(f"Model `{model_name}` · {len(photos)} photo(s) · {support.total_ms(result.timings_ms):.0f} ms")
+        details.json(result.to_dict(), expanded=False)
     if result.verdict != "not_a_mushroom" and result.species:
         show_map(result.species[0].name, model_name)
 

@@ -6,14 +6,17 @@ poisonous gets anything green, and "edible" is only ever said as "edible if the 
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from champy.edibility import lookup
 from champy.edibility.advice import named
 from champy.edibility.curated import references
 from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
+from champy.inference import SpeciesCandidate
 from champy.safety import Risk
-from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge
+from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge, percent, probability_bar, thumbnail_uri
 
 BANNERS = {
     # level: (headline, material icon)
@@ -74,17 +77,27 @@ def attribution(photo: LicensedPhoto) -> str:
     return f"Photo: {as_text(photo.author)}, {as_text(photo.licence)}, [Wikimedia Commons]({photo.source_page})"
 
 
-def candidate_line(name: str, probability: str, badge: str) -> None:
-    """One candidate species: a reference thumbnail with its credit where a licensed photo exists, then the line."""
-    line = f"*{as_text(name)}* · {probability} {badge}"
-    photos = reference_photos(name)
-    if not photos:
-        st.markdown(line)
-        return
-    thumb, text = st.columns([1, 3], vertical_alignment="center")
-    thumb.image(str(photos[0].path), width="stretch")
-    text.markdown(line)
-    text.caption(attribution(photos[0]))
+def candidate_row(candidate: SpeciesCandidate) -> str:
+    """Markdown (with inline HTML) for one candidate species: the reference thumbnail with its credit where a
+    licensed photo exists (an empty square otherwise, so the rows line up), the name, calibrated probability and
+    edibility badge, and a bar coloured by edibility."""
+    colour = EDIBILITY_STYLE.get(candidate.edibility, EDIBILITY_STYLE["unknown"])[3]
+    line = f"*{as_text(candidate.name)}* · {percent(candidate.probability)} {edibility_badge(candidate.edibility)}"
+    photos = reference_photos(candidate.name)
+    square = "width:3.5rem;height:3.5rem;flex:none;border-radius:4px"
+    if photos:
+        thumbnail = (
+            f'<img src="{thumbnail_uri(photos[0].path)}" alt="Reference photo of {html.escape(candidate.name)}" '
+            f'style="{square};object-fit:cover">'
+        )
+        credit = f"\n\n<small>{attribution(photos[0])}</small>"
+    else:
+        thumbnail, credit = f'<div title="No licensed reference photo" style="{square};background:#f0f2f6"></div>', ""
+    return (
+        f'<div style="display:flex;gap:0.6rem;align-items:flex-start;margin-bottom:0.5rem">\n{thumbnail}\n'
+        f'<div style="flex:1;min-width:0">\n\n{line}\n\n{probability_bar(candidate.probability, colour)}{credit}\n\n'
+        "</div></div>"
+    )
 
 
 def _species_card(species: str) -> None:
@@ -108,10 +121,17 @@ def lookalike_comparison(species: str, risk: Risk | None) -> None:
     others = _lookalikes(species, risk)
     if not others:
         return
-    open_it = bool(risk and risk.level in ("deadly", "poisonous"))
-    with st.expander(
-        f"Compare {as_text(species)} with its dangerous look-alikes", expanded=open_it, icon=":material/compare_arrows:"
-    ):
+    level = risk.level if risk else "unassessed"
+    comparison = st.expander(
+        f"Compare {as_text(species)} with its dangerous look-alikes",
+        expanded=level in ("deadly", "poisonous"),
+        icon=":material/compare_arrows:",
+        key=f"lookalikes {species} {level}",  # each answer opens as its risk says, whatever was done to the last one
+        on_change="rerun",
+    )
+    if not comparison.open:
+        return  # drawn when opened: its photos cost a closed panel nothing
+    with comparison:
         st.caption(
             "Check every feature on the specimen itself; a photo rarely shows the base of the stem, "
             "the spore print or the smell."

@@ -9,18 +9,20 @@ each for `RESULTS_CACHE_TTL_S` seconds.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import string
 import sys
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
+from PIL import Image, ImageOps
 from streamlit.runtime.scriptrunner import script_runner
 
 from champy.errors import BadImageError, ChampyError
@@ -37,6 +39,8 @@ LINK_BREAK = "\u2060"
 """The invisible word joiner `as_text` puts before ':', '.' and '@'."""
 RESULTS_CACHE_BYTES = 128 * 2**20
 RESULTS_CACHE_TTL_S = 15 * 60
+THUMBNAIL_SIDE = 112
+"""Pixels of a candidate's reference thumbnail (shown at 3.5 rem: sharp on a phone's dense screen)."""
 STATIC_CHART = {"displayModeBar": False}
 """The plotly config of the app's small charts: no toolbar over their titles (it hides them on a phone)."""
 STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": "EfficientNet-B0"}
@@ -103,8 +107,11 @@ def photos_digest(photos: list[bytes]) -> str:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def cached_model(name: str):
-    """The model `name`, loaded once per server process."""
-    return load_model(name)
+    """The model `name`, loaded once per server process; its forward pass is compiled for the CPU in the background
+    (it answers in TensorFlow meanwhile)."""
+    model = load_model(name)
+    threading.Thread(target=model.compile, name=f"compile {name}", daemon=True).start()
+    return model
 
 
 def identification_bytes(result: Identification) -> int:
@@ -168,35 +175,30 @@ def percent(probability: float) -> str:
     return f"{100 * probability:.1f} %"
 
 
-def species_figure(species: list) -> go.Figure:
-    """Horizontal probability bars of the candidate species, coloured by edibility, the likeliest on top."""
-    ordered = list(reversed(species))
-    figure = go.Figure(
-        go.Bar(
-            x=[100 * c.probability for c in ordered],
-            y=[c.name for c in ordered],
-            orientation="h",
-            marker_color=[EDIBILITY_STYLE.get(c.edibility, EDIBILITY_STYLE["unknown"])[3] for c in ordered],
-            text=[percent(c.probability) for c in ordered],
-            textposition="auto",
-            customdata=[EDIBILITY_STYLE.get(c.edibility, EDIBILITY_STYLE["unknown"])[0] for c in ordered],
-            hovertemplate="<i>%{y}</i>: %{x:.1f} %<br>%{customdata}<extra></extra>",
-        )
+def probability_bar(probability: float, colour: str) -> str:
+    """A thin bar filled to `probability` of its width in `colour`, as HTML (drawn by the browser, no chart)."""
+    return (
+        f'<div role="img" aria-label="{percent(probability)}" style="height:6px;border-radius:3px;background:#e8e8e8">'
+        f'<div style="width:{100 * min(max(probability, 0.0), 1.0):.1f}%;height:6px;border-radius:3px;'
+        f'background:{colour}"></div></div>'
     )
-    figure.update_layout(
-        title={"text": "Most likely species"},
-        xaxis={"title": {"text": "probability (%)"}, "range": [0, 100]},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=60 + 44 * len(species),
-    )
-    return figure
 
 
-def genus_frame(genera: list) -> pd.DataFrame:
-    """The genus roll-up as a table: genus and probability (%)."""
-    return pd.DataFrame(
-        {"genus": [g.name for g in genera], "probability (%)": [round(100 * g.probability, 1) for g in genera]}
-    )
+def genus_table(genera: list) -> str:
+    """The genus roll-up as a markdown table: genus and calibrated probability."""
+    rows = "\n".join(f"| *{as_text(g.name)}* | {percent(g.probability)} |" for g in genera)
+    return f"| Genus | Probability |\n|:--|--:|\n{rows}"
+
+
+@lru_cache(maxsize=256)
+def thumbnail_uri(path: Path) -> str:
+    """A photo as a small square JPEG (`THUMBNAIL_SIDE` pixels, centre-cropped) in a data URI: a candidate's
+    thumbnail travels inside its line, with no request of its own."""
+    with Image.open(path) as image:
+        thumbnail = ImageOps.fit(image.convert("RGB"), (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def total_ms(timings_ms: dict[str, float]) -> float:
@@ -288,11 +290,15 @@ def photo_caption(row: pd.Series) -> str:
 
 
 def _warm_up(model_name: str) -> None:
-    """Load `model_name` and identify one plain photo with it, so the first upload finds the network ready."""
+    """Load `model_name` and identify one plain photo with it, then again once its compiled forward pass is ready,
+    so the first upload finds the network ready, and later ones the fast one."""
     photo = io.BytesIO()
     Image.new("RGB", (320, 320), (128, 96, 64)).save(photo, format="JPEG")
     try:
-        identify_specimen([io.BytesIO(photo.getvalue())], cached_model(model_name), top_k=1, explain=True)
+        model = cached_model(model_name)
+        identify_specimen([io.BytesIO(photo.getvalue())], model, top_k=1, explain=True)
+        if model.compile():
+            identify_specimen([io.BytesIO(photo.getvalue())], model, top_k=1, explain=True)
     except ChampyError:
         return  # a broken model is reported to the user when they choose it, not here
 

@@ -11,10 +11,11 @@ from markdown_text import shown_text
 from streamlit.testing.v1 import AppTest
 
 from champy.edibility import DISCLAIMER
+from champy.edibility.guide import reference_photos
 from champy.inference import DEFAULT_MODEL, identify, load_model
 from champy.paths import PROJECT_ROOT
-from champy_app.safety import BANNERS
-from champy_app.support import HEAT_SCALE_HTML, edibility_badge
+from champy_app.safety import BANNERS, attribution
+from champy_app.support import HEAT_SCALE_HTML, edibility_badge, percent
 
 MUSHROOM_PHOTO = BOLETUS_PHOTO
 SECOND_VIEW = BOLETUS_SECOND_VIEW
@@ -63,16 +64,23 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     assert expected.warnings and all(any(w.split(" (")[0] in c for c in texts(app.caption)) for w in expected.warnings)
     assert DISCLAIMER in texts(app.warning)
     top = expected.species[0]
-    candidate_lines = [line for line in texts(app.markdown) if line.startswith(f"*{top.name}*")]
-    assert candidate_lines and candidate_lines[0].endswith(edibility_badge(top.edibility))
-    charts = app.get("plotly_chart")
-    assert len(charts) == 1  # the species bars; offline, the bundled snapshot holds no record of this species to map
+    rows = [text for text in texts(app.markdown) if f"*{top.name}* · {percent(top.probability)}" in text]
+    assert len(rows) == 1 and f"{percent(top.probability)} {edibility_badge(top.edibility)}" in rows[0]
+    assert f'alt="Reference photo of {top.name}"' in rows[0]  # a licensed photo of Boletus edulis ships
+    assert attribution(reference_photos(top.name)[0]) in rows[0]
+    assert f'aria-label="{percent(top.probability)}"' in rows[0]  # its probability bar
+    shown = [c.name for c in expected.species]
+    bars = [row for row in texts(app.markdown) if 'role="img" aria-label=' in row]
+    assert [next(n for n in shown if f"*{n}* · " in row) for row in bars] == shown  # likeliest first
+    assert not app.get("plotly_chart")  # offline, the bundled snapshot holds no record of this species to map
     notice = [text for text in texts(app.info) if text.startswith(f"**No occurrence records of *{top.name}* to map.**")]
     assert notice and "https://www.gbif.org/species/search?q=Boletus+edulis" in notice[0]
     captions = [image.captions for image in app.image]
     assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
     assert HEAT_SCALE_HTML in texts(app.markdown)  # the heatmap's colour scale
-    assert app.dataframe[0].value["genus"].iloc[0] == expected.genus[0].name
+    genus_rows = next(text for text in texts(app.markdown) if text.startswith("| Genus |")).splitlines()[2:]
+    assert genus_rows[0] == f"| *{expected.genus[0].name}* | {percent(expected.genus[0].probability)} |"
+    assert len(genus_rows) == len(expected.genus)
 
 
 def test_two_photos_of_one_specimen() -> None:
@@ -82,6 +90,9 @@ def test_two_photos_of_one_specimen() -> None:
     )
     assert not app.exception
     assert not any(text.startswith("Cannot identify") for text in texts(app.error))
+    assert "2 photo(s)" not in " ".join(texts(app.markdown))  # the details are drawn only when opened
+    app.session_state["details"] = True
+    app.run()
     assert "2 photo(s)" in " ".join(texts(app.markdown))
     assert "Where the model looked in your other photos" in texts(app.caption)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +113,9 @@ def latest_record_date(records: pd.DataFrame) -> datetime | None:
     return None if days.isna().all() else days.max().to_pydatetime()
 
 
-def read_snapshot(path: Path, species: str | None = None) -> pd.DataFrame:
-    """The rows of the snapshot CSV at `path` (only those of `species` when given). ChampyError if unreadable."""
+@lru_cache(maxsize=4)
+def _clean_snapshot(path: Path, version: tuple[int, int]) -> pd.DataFrame:
+    """The checked, cleaned rows of the snapshot CSV at `path`, read once per file `version` (mtime, size)."""
     try:
         # keep_default_na=False keeps country code "NA" (Namibia) a country, not a missing value.
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -123,6 +125,16 @@ def read_snapshot(path: Path, species: str | None = None) -> pd.DataFrame:
     if missing:
         raise ChampyError(f"occurrence snapshot {path} lacks the column(s) {', '.join(missing)}")
     frame = clean_frame(frame)
+    return frame.assign(species_key=frame["species"].map(normalise_species))
+
+
+def read_snapshot(path: Path, species: str | None = None) -> pd.DataFrame:
+    """The rows of the snapshot CSV at `path` (only those of `species` when given). ChampyError if unreadable."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ChampyError(f"cannot read occurrence snapshot {path}: {exc.strerror or exc}") from None
+    frame = _clean_snapshot(path, (stat.st_mtime_ns, stat.st_size))
     if species is not None:
-        frame = frame[frame["species"].map(normalise_species) == normalise_species(species)]
-    return frame.reset_index(drop=True)
+        frame = frame[frame["species_key"] == normalise_species(species)]
+    return frame.drop(columns="species_key").reset_index(drop=True)
