@@ -78,6 +78,11 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     captions = [image.captions for image in app.image]
     assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
     assert HEAT_SCALE_HTML in texts(app.markdown)  # the heatmap's colour scale
+    comparison = app.expander[0]
+    assert "dangerous look-alikes" in comparison.label and not comparison.markdown  # low risk: drawn when opened
+    app.session_state[f"lookalikes {top.name} {expected.risk.level}"] = True
+    app.run()
+    assert any(text.startswith(f"**{top.name}") for text in texts(app.expander[0].markdown))
     genus_rows = next(text for text in texts(app.markdown) if text.startswith("| Genus |")).splitlines()[2:]
     assert genus_rows[0] == f"| *{expected.genus[0].name}* | {percent(expected.genus[0].probability)} |"
     assert len(genus_rows) == len(expected.genus)
