@@ -13,6 +13,7 @@ weights, the TensorFlow version); a changed model never meets a stale flatbuffer
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
@@ -49,11 +50,23 @@ def build_digest(sources: list[Path]) -> str:
     return digest.hexdigest()[:24]
 
 
+_CONVERTING = threading.Lock()
+"""Held while the converter runs; a process about to exit waits for it (`_no_conversion_at_exit`)."""
+
+
+@atexit.register
+def _no_conversion_at_exit() -> None:
+    """Let a conversion in progress finish and start no other: a background thread still inside the converter's native
+    code while the interpreter shuts down aborts the whole process."""
+    _CONVERTING.acquire(timeout=300)
+
+
 def compile_forward(function: tf.types.experimental.GenericFunction, network: tf.Module) -> bytes:
     """Convert a `tf.function` with one input signature that runs `network` to a flatbuffer. The function returns
     two tensors told apart by their rank: feature maps (batch, height, width, channels) and one vector per photo."""
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], network)
-    return converter.convert()
+    with _CONVERTING:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], network)
+        return converter.convert()
 
 
 def load_compiled(name: str, digest: str, build: Callable[[], bytes] | None) -> CompiledForward | None:
