@@ -14,7 +14,8 @@ ensemble on `--seeds` stratified splits, as `benchmarks/finetune_vs_probe.py` do
 4. the ensemble is scored on the test photos, as in its card: top-1 and top-5 among the known species (closed set,
    the card's `test_known_species_only`), macro top-1 (mean recall over the known species, an "other fungi" answer
    counted wrong, as in the README), expected calibration error after its temperature (all test photos), and the
-   share of unseen-species test photos answered "unknown"; with each member's closed-set top-1 alone.
+   share of unseen-species test photos answered "unknown" and of known-species ones (the open-set rule chosen on
+   validation at the card's 5 % of known photos); with each member's closed-set top-1 alone.
 
 The seed-42 row reproduces the shipped card (top-1 0.935, top-5 1.000, macro top-1 0.768). Trained runs are kept in
 `--runs` (`<backbone>/seed<k>.h5` with its card), so an interrupted benchmark resumes where it stopped.
@@ -44,6 +45,7 @@ from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
 from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.held_out import held_out_report
+from champy.evaluation.openset import open_set_section
 from champy.inference.ensemble import fuse
 from champy.inference.model import ChampyModel, load_model, read_model_card
 from champy.models.card import card_path
@@ -58,6 +60,8 @@ ADDED_LATER = {"label_smoothing": 0.0, "weight_decay": 0.0}
 PER_RUN = ("data", "out", "seed", "mode", "run_dir")
 """Training settings each run sets itself rather than taking from the shipped model's card."""
 SPLITS = ("val", "test")
+BUDGETS = (0.03, 0.035, 0.04, 0.045, 0.05)
+"""Shares of known validation photos the open-set threshold may flag, each reported (the card's is one of them)."""
 T = TypeVar("T")
 
 
@@ -159,6 +163,11 @@ def figures(
         probs["val"], labels["val"], probs["test"], labels["test"], names, model.other_index, max_known_flagged, members
     )
     known = report["test_known_species_only"]
+    val_cal, test_cal = (apply_temperature(probs[split], report["calibration"]["temperature"]) for split in SPLITS)
+    budgets = {
+        budget: open_set_section(val_cal, labels["val"], test_cal, labels["test"], model.other_index, budget, members)
+        for budget in BUDGETS
+    }
     recalls = [
         c["recall"] for i, c in enumerate(report["test"]["per_class"]) if i != model.other_index and c["support"]
     ]
@@ -170,6 +179,13 @@ def figures(
         "ece": report["calibration"]["test_ece_after"],
         "temperature": report["calibration"]["temperature"],
         "unseen_flagged": report["open_set"]["test_unseen_species_flagged"],
+        "unseen_n": report["open_set"]["test_unseen_species_photos"],
+        "known_flagged": report["open_set"]["test_known_flagged"],
+        "open_set_score": report["open_set"]["score"],
+        "open_set_by_budget": {
+            str(budget): {key: section[key] for key in ("score", "test_known_flagged", "test_unseen_species_flagged")}
+            for budget, section in budgets.items()
+        },
     }
 
 
@@ -207,7 +223,8 @@ def short(name: str) -> str:
 
 def print_table(results: list[dict], members: list[str]) -> None:
     """One row per seed, then the mean ± standard deviation over the seeds."""
-    heads = [f"{short(n)} top-1" for n in members] + ["ens top-1", "ens top-5", "macro top-1", "ECE", "unseen"]
+    columns = ["ens top-1", "ens top-5", "macro top-1", "ECE", "unseen", "known fl."]
+    heads = [f"{short(n)} top-1" for n in members] + columns
     widths = [max(len(h), 9) for h in heads]
     print(f"{'seed':>4} {'test':>5} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, widths)) + "  weights")
     for r in results:
@@ -215,14 +232,22 @@ def print_table(results: list[dict], members: list[str]) -> None:
         weights = ", ".join(f"{short(n)} {w:.3f}" for n, w in r["weights"].items())
         print(
             f"{r['seed']:>4} {r['n']:>5} "
-            + " ".join(f"{v:>{w}.3f}" for v, w in zip([*values, r["unseen_flagged"]], widths))
-            + f"  {weights}"
+            + " ".join(f"{v:>{w}.3f}" for v, w in zip([*values, r["unseen_flagged"], r["known_flagged"]], widths))
+            + f"  {weights}; {r['unseen_n']} unseen, {r['open_set_score']}"
         )
     for n in members:
         print(f"{short(n) + ' top-1':<22} {summary([r['members_top1'][n] for r in results])}")
     for key, label in (("top1", "top-1"), ("top5", "top-5"), ("macro_top1", "macro top-1"), ("ece", "ECE")):
         print(f"{'ensemble ' + label:<22} {summary([r[key] for r in results])}")
     print(f"{'unseen flagged':<22} {summary([r['unseen_flagged'] for r in results])}")
+    print(f"{'known flagged':<22} {summary([r['known_flagged'] for r in results])}")
+    for budget in BUDGETS:
+        sections = [r["open_set_by_budget"][str(budget)] for r in results]
+        print(
+            f"open set at {budget:.1%} of known validation photos: test known flagged "
+            f"{summary([s['test_known_flagged'] for s in sections])}, unseen flagged "
+            f"{summary([s['test_unseen_species_flagged'] for s in sections])}"
+        )
     best = [max(r["members_top1"].values()) for r in results]
     ahead = sum(r["top1"] > b for r, b in zip(results, best))
     print(

@@ -229,7 +229,7 @@ def test_fit_ensemble_reproduces_the_shipped_card(tmp_path):
     candidates = CARD["training"]["selection"]["candidates"]
     run = subprocess.run(
         [sys.executable, "-m", "champy", "fit-ensemble", "--photos", str(photos), "--out", str(out), "--name", "again"]
-        + ["--candidates", *candidates],
+        + ["--candidates", *candidates, "--max-known-flagged", str(CARD["training"]["config"]["max_known_flagged"])],
         capture_output=True,
         text=True,
         timeout=900,
@@ -244,16 +244,23 @@ def test_fit_ensemble_reproduces_the_shipped_card(tmp_path):
     assert "top-1" in run.stdout and "unseen species flagged" in run.stdout
 
 
-def test_fit_ensemble_refuses_a_single_candidate(tmp_path):
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--candidates", "mobilenet_v2_species"], "at least two candidate models"),
+        (["--max-known-flagged", "5"], "--max-known-flagged must be a share"),
+    ],
+)
+def test_fit_ensemble_refuses_bad_settings(tmp_path, arguments, message):
     run = subprocess.run(
-        [sys.executable, "-m", "champy", "fit-ensemble", "--candidates", "mobilenet_v2_species"]
+        [sys.executable, "-m", "champy", "fit-ensemble", *arguments]
         + ["--photos", str(tmp_path), "--out", str(tmp_path / f"x{ENSEMBLE_SUFFIX}")],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=PROJECT_ROOT,
     )
-    assert run.returncode == 2 and "at least two candidate models" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
 
 
 CONCURRENT_LOADS = """

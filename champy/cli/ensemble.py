@@ -23,7 +23,11 @@ def _fit(args: argparse.Namespace) -> int:
         raise ChampyError(f"not a folder: {args.photos}")
     if args.steps < 1 or args.max_members < 1:
         raise ChampyError("--steps and --max-members must be at least 1")
-    card = fit_ensemble(list(args.candidates), args.photos, args.name, args.steps, args.max_members, args.out)
+    if args.max_known_flagged is not None and not 0.0 <= args.max_known_flagged < 1.0:
+        raise ChampyError("--max-known-flagged must be a share from 0 to below 1 (0.04: 4 %)")
+    card = fit_ensemble(
+        list(args.candidates), args.photos, args.name, args.steps, args.max_members, args.out, args.max_known_flagged
+    )
     members = ", ".join(f"{m['model']} {m['weight']:.2f}" for m in card["members"])
     known, open_set = card["metrics"]["test_known_species_only"], card["open_set"]
     print(
@@ -52,5 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--steps", type=int, default=10, help="selection steps (weights are multiples of 1/steps)")
     parser.add_argument("--max-members", type=int, default=3, help="at most this many different models")
+    parser.add_argument(
+        "--max-known-flagged",
+        type=float,
+        default=None,
+        help="the share of known validation photos the unknown threshold may flag (default: the first candidate's)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: models/<name>.ensemble.json")
     parser.set_defaults(func=_fit)

@@ -81,10 +81,17 @@ def _gate_member(members: list[ChampyModel]) -> str:
 
 
 def fit_ensemble(
-    candidates: list[str], photos_dir: Path, name: str, steps: int = 10, max_members: int = 3, out: Path | None = None
+    candidates: list[str],
+    photos_dir: Path,
+    name: str,
+    steps: int = 10,
+    max_members: int = 3,
+    out: Path | None = None,
+    max_known_flagged: float | None = None,
 ) -> dict:
-    """Choose members and weights, calibrate, measure on the test split and write the card (default:
-    `models/<name>.ensemble.json`)."""
+    """Choose members and weights, calibrate, set the unknown threshold to flag at most `max_known_flagged` of the
+    known validation photos (default: the first candidate's own budget), measure on the test split and write the
+    card (default: `models/<name>.ensemble.json`)."""
     if len(candidates) < 2:
         raise ChampyError("an ensemble needs at least two candidate models")
     models = [load_model(c) for c in candidates]
@@ -107,7 +114,7 @@ def fit_ensemble(
     fused = {split: fuse([probs[n] for n in names], weights) for split, probs in calibrated.items()}
     members = {split: np.stack([probs[n] for n in names]) for split, probs in calibrated.items()}
     config = first.card["training"]["config"]
-    max_flagged = float(config.get("max_known_flagged", 0.05))
+    max_flagged = float(config.get("max_known_flagged", 0.05)) if max_known_flagged is None else max_known_flagged
     labels = [label["name"] for label in first.labels]
     report = held_out_report(
         fused["val"],
@@ -150,7 +157,7 @@ def fit_ensemble(
         "calibration": report["calibration"],
         "open_set": report["open_set"],
         "training": {
-            "config": {key: config.get(key) for key in (*SPLIT_SETTINGS, "max_known_flagged")},
+            "config": {**{key: config.get(key) for key in SPLIT_SETTINGS}, "max_known_flagged": max_flagged},
             "selection": {
                 "method": "greedy forward selection with replacement on validation negative log-likelihood",
                 "fitted_on": f"validation split ({len(val)} photos)",
