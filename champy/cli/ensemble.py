@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from champy.paths import SHARED_DIR
+from champy.training.config import ENSEMBLE_MAX_KNOWN_FLAGGED
 
 DEFAULT_CANDIDATES = (
     "mobilenet_v2_species",
@@ -23,7 +24,7 @@ def _fit(args: argparse.Namespace) -> int:
         raise ChampyError(f"not a folder: {args.photos}")
     if args.steps < 1 or args.max_members < 1:
         raise ChampyError("--steps and --max-members must be at least 1")
-    if args.max_known_flagged is not None and not 0.0 <= args.max_known_flagged < 1.0:
+    if not 0.0 <= args.max_known_flagged < 1.0:
         raise ChampyError("--max-known-flagged must be a share from 0 to below 1 (0.04: 4 %)")
     card = fit_ensemble(
         list(args.candidates), args.photos, args.name, args.steps, args.max_members, args.out, args.max_known_flagged
@@ -59,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-known-flagged",
         type=float,
-        default=None,
-        help="the share of known validation photos the unknown threshold may flag (default: the first candidate's)",
+        default=ENSEMBLE_MAX_KNOWN_FLAGGED,
+        help="the share of known validation photos the unknown threshold may flag",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: models/<name>.ensemble.json")
     parser.set_defaults(func=_fit)

@@ -27,6 +27,7 @@ from champy.inference.model import ChampyModel, load_model
 from champy.models.card import CARD_VERSION, ENSEMBLE_SUFFIX, software_versions, write_card
 from champy.paths import MODELS_DIR
 from champy.safety.fit import trainer_split, validation_rows
+from champy.training.config import ENSEMBLE_MAX_KNOWN_FLAGGED
 
 SPLIT_SETTINGS = ("min_per_class", "other_class", "seed")
 
@@ -87,11 +88,10 @@ def fit_ensemble(
     steps: int = 10,
     max_members: int = 3,
     out: Path | None = None,
-    max_known_flagged: float | None = None,
+    max_known_flagged: float = ENSEMBLE_MAX_KNOWN_FLAGGED,
 ) -> dict:
     """Choose members and weights, calibrate, set the unknown threshold to flag at most `max_known_flagged` of the
-    known validation photos (default: the first candidate's own budget), measure on the test split and write the
-    card (default: `models/<name>.ensemble.json`)."""
+    known validation photos, measure on the test split and write the card (default: `models/<name>.ensemble.json`)."""
     if len(candidates) < 2:
         raise ChampyError("an ensemble needs at least two candidate models")
     models = [load_model(c) for c in candidates]
@@ -114,7 +114,6 @@ def fit_ensemble(
     fused = {split: fuse([probs[n] for n in names], weights) for split, probs in calibrated.items()}
     members = {split: np.stack([probs[n] for n in names]) for split, probs in calibrated.items()}
     config = first.card["training"]["config"]
-    max_flagged = float(config.get("max_known_flagged", 0.05)) if max_known_flagged is None else max_known_flagged
     labels = [label["name"] for label in first.labels]
     report = held_out_report(
         fused["val"],
@@ -123,7 +122,7 @@ def fit_ensemble(
         test_labels,
         labels,
         first.other_index,
-        max_flagged,
+        max_known_flagged,
         (members["val"], members["test"]),
     )
     by_name = {m.name: m for m in models}
@@ -157,7 +156,7 @@ def fit_ensemble(
         "calibration": report["calibration"],
         "open_set": report["open_set"],
         "training": {
-            "config": {**{key: config.get(key) for key in SPLIT_SETTINGS}, "max_known_flagged": max_flagged},
+            "config": {**{key: config.get(key) for key in SPLIT_SETTINGS}, "max_known_flagged": max_known_flagged},
             "selection": {
                 "method": "greedy forward selection with replacement on validation negative log-likelihood",
                 "fitted_on": f"validation split ({len(val)} photos)",
