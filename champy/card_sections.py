@@ -100,6 +100,41 @@ def evaluation_figures(card: dict) -> list[Figure]:
     return [Figure(label, value, counts) for label, value, counts in candidates if value is not None]
 
 
+OVER_SPLITS_FIGURES = (
+    ("top1", "Top-1 accuracy, known species only", "known"),
+    ("top5", "Top-5 accuracy, known species only", "known"),
+    ("macro_top1", "Macro top-1 (mean recall over the known species)", "known"),
+    ("ece", "Calibration error (percentage points)", "all"),
+    ("unseen_flagged", "Unknown species flagged 'unknown'", "unseen"),
+    ("known_flagged", "Known species wrongly flagged 'unknown'", "known"),
+)
+
+
+def _photo_range(values: list[int]) -> str:
+    return f"{min(values)}" if min(values) == max(values) else f"{min(values)}-{max(values)}"
+
+
+def over_splits_table(card: dict) -> str | None:
+    """The card's figures over several random splits (`benchmarks/ensemble_splits.py --card`) as a markdown table:
+    mean ± standard deviation, lowest and highest, and what each counts; None when the card has none."""
+    section = card.get("evaluation_over_splits")
+    if not section:
+        return None
+    counts = {
+        "known": f"{_photo_range(section['test_known_photos'])} test photos of known species per split",
+        "unseen": f"{_photo_range(section['test_unseen_photos'])} test photos of unseen species per split",
+        "all": "all test photos of each split",
+    }
+    rows = [(label, section["figures"][key], counts[kind]) for key, label, kind in OVER_SPLITS_FIGURES]
+    rows.append(("Its best member alone, top-1, known species", section["best_member_top1"], counts["known"]))
+    lines = [
+        f"| {label} | {100 * spread['mean']:.1f} ± {100 * spread['sd']:.1f} | "
+        f"{100 * spread['min']:.1f}-{100 * spread['max']:.1f} | {of} |"
+        for label, spread, of in rows
+    ]
+    return "\n".join(["| figure | mean ± sd (%) | lowest-highest (%) | of |", "|:--|--:|--:|:--|", *lines])
+
+
 def dangerous_confusions(card: dict) -> list[Confusion]:
     """Test photos of deadly or poisonous species named as an edible species, the worst first."""
     names = class_names(card)

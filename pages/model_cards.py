@@ -71,6 +71,16 @@ def show_evaluation(card: dict) -> None:
         for column, figure in zip(st.columns(2), figures[start : start + 2]):
             column.metric(figure.label, support.percent(figure.value), help=figure.counts, border=True)
             column.caption(figure.counts)
+    over_splits = sections.over_splits_table(card)
+    if over_splits:
+        section = card["evaluation_over_splits"]
+        st.markdown(
+            f"**Over {len(section['seeds'])} random splits** of the same photos (each refitted and scored on its own "
+            f"test photos by {support.as_text(section['measured_by'])}; unknown threshold at "
+            f"{support.percent(section['max_known_flagged'])} of known validation photos): one split's test photos are "
+            "few, so this is how much the figures above move."
+        )
+        st.markdown(over_splits)
     calibration = sections.calibration_figure(card)
     if calibration is not None:
         st.markdown("**Calibration**: how far the shown confidence is from the share of answers that are right.")
@@ -92,7 +102,7 @@ def show_members(card: dict) -> None:
         f"It averages the calibrated probabilities of {len(card['members'])} models, weighted "
         f"({support.as_text(selection.get('method', 'method not recorded'))}, on the "
         f"{support.as_text(selection.get('fitted_on', 'validation split'))}). Its gate is "
-        f"`{support.as_text(card.get('gate_member', '?'))}`'s; Grad-CAM is drawn by the member with the largest weight."
+        f"{support.as_text(card.get('gate_member', '?'))}'s; Grad-CAM is drawn by the member with the largest weight."
     )
     st.dataframe(
         [

@@ -109,6 +109,14 @@ def test_model_card_page_draws_the_card() -> None:
     members = app.dataframe[1].value
     assert members["member"].tolist() == [entry["model"] for entry in card["members"]]
     assert members["weight"].tolist() == [f"{entry['weight']:.2f}" for entry in card["members"]]
+    over_splits = card["evaluation_over_splits"]  # benchmarks/ensemble_splits.py --card
+    table = next(text.value for text in app.markdown if text.value.startswith("| figure | mean ± sd (%) |"))
+    top1 = over_splits["figures"]["top1"]
+    row = f"| Top-1 accuracy, known species only | {100 * top1['mean']:.1f} ± {100 * top1['sd']:.1f} | "
+    row += f"{100 * top1['min']:.1f}-{100 * top1['max']:.1f} | 232 test photos of known species per split |"
+    assert row in table
+    assert len(table.splitlines()) == 2 + 7  # six figures and the best member alone
+    assert any(f"**Over {len(over_splits['seeds'])} random splits**" in text.value for text in app.markdown)
     confusion = trace_values(charts[2], 0, "z")
     assert (confusion == np.array(card["metrics"]["test"]["confusion_matrix"])).all()
     cell_text = np.array(json.loads(charts[2].proto.spec)["data"][0]["text"])
@@ -118,6 +126,7 @@ def test_model_card_page_draws_the_card() -> None:
     app.selectbox(key="card_model").set_value("mobilenet_v2_species").run()
     charts = app.get("plotly_chart")
     assert len(charts) == 5  # calibration, per-class, confusion, accuracy, loss
+    assert not any("random splits" in text.value for text in app.markdown)  # measured for the ensemble only
     ece = trace_values(charts[0], 0, "y")
     calibration = single["calibration"]
     assert np.allclose(ece, [100 * calibration["test_ece_before"], 100 * calibration["test_ece_after"]])
