@@ -227,6 +227,11 @@ def short(name: str) -> str:
     return name.removesuffix("_species").removeprefix("efficientnet_")
 
 
+def best_member_top1(results: list[dict]) -> list[float]:
+    """Each split's best member's top-1 alone."""
+    return [max(r["members_top1"].values()) for r in results]
+
+
 def print_table(results: list[dict], members: list[str]) -> None:
     """One row per seed, then the mean ± standard deviation over the seeds."""
     columns = ["ens top-1", "ens top-5", "macro top-1", "ECE", "unseen", "known fl."]
@@ -255,7 +260,7 @@ def print_table(results: list[dict], members: list[str]) -> None:
             f"{summary([s['test_known_flagged'] for s in sections])}, unseen flagged "
             f"{summary([s['test_unseen_species_flagged'] for s in sections])}"
         )
-    best = [max(r["members_top1"].values()) for r in results]
+    best = best_member_top1(results)
     ahead = sum(r["top1"] > b for r, b in zip(results, best))
     print(
         f"ensemble - best member top-1 {summary(list(np.subtract([r['top1'] for r in results], best)))} "
@@ -271,7 +276,7 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def over_splits_section(results: list[dict], fit: Fit) -> dict:
     """What the ensemble's card records of this benchmark (`--card`; shown on the app's model card page)."""
-    best = [max(r["members_top1"].values()) for r in results]
+    best = best_member_top1(results)
     return {
         "measured_by": "benchmarks/ensemble_splits.py",
         "method": "on each split the members are retrained with their shipped recipes, then members, weights, "
