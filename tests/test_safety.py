@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import default_split
-from locations import BOLETUS_PHOTO
+from helpers import default_split, held_out_photos
+from locations import BOLETUS_PHOTO, SHARED_PHOTOS, needs_shared
 
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
+from champy.evaluation.calibration import apply_temperature
 from champy.inference import available_models, identify, load_model
+from champy.inference.model import matching_profile
+from champy.models.card import card_path
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, assess_risk, profile_path, read_profile
-from champy.safety.fit import leaving_out, siblings
+from champy.safety.fit import embed_photos, leaving_out, lookalike_references, siblings, validation_rows
 from champy.safety.genera import dangerous_genera
-from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, write_profile
+from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, model_key_of, write_profile
 
 CARD = json.loads((MODELS_DIR / "mobilenet_v2_species.json").read_text(encoding="utf-8"))
 LABELS, OTHER = CARD["labels"], CARD["other_index"]
@@ -178,6 +183,27 @@ def test_levels_without_danger() -> None:
     assert rejected.level == "uncertain" and "does not look like a mushroom" in rejected.reasons[0]
 
 
+@needs_shared(SHARED_PHOTOS)
+def test_a_rejected_photo_keeps_the_probability_and_genus_routes() -> None:
+    """A photo the gate rejects with a confident deadly answer: deadly, with the gate's judgement as a note."""
+    model = load_model("mobilenet_v2_species")
+    photos = held_out_photos("Amanita virosa", 4)
+    answers = apply_temperature(model.outputs(model.load_pixels(photos), explain=False).probs, model.temperature)
+    row = int(answers[:, NAMES.index("Amanita virosa")].argmax())  # measured: one of the four, answered at 80 %
+    out = model.outputs(model.load_pixels([photos[row]]), explain=False)
+    answer = apply_temperature(out.probs, model.temperature)[0]
+    assert NAMES[int(answer.argmax())] == "Amanita virosa" and answer.max() > 0.5
+    with leaving_out(model, list(load_labelled(REFERENCES, "species")["path"])):  # no look-alike can ring
+        rejected = model.risk(answer, "not_a_mushroom", out)
+    assert rejected.level == "deadly"
+    assert (
+        rejected.reasons[0] == "The gate judged this photo not a mushroom, but the findings below may mean it is one."
+    )
+    assert any(reason.startswith("The model gives the deadly Amanita virosa") for reason in rejected.reasons)
+    assert any(reason.startswith("Amanita (") for reason in rejected.reasons)
+    assert "Amanita virosa" in rejected.dangerous_species and "" not in rejected.dangerous_species
+
+
 def test_profile_round_trip_and_bad_file(tmp_path: Path) -> None:
     shipped = read_profile(profile_path(MODELS_DIR / "mobilenet_v2_species.h5"))
     write_profile(shipped, tmp_path / "copy.safety.json")
@@ -188,13 +214,119 @@ def test_profile_round_trip_and_bad_file(tmp_path: Path) -> None:
         read_profile(tmp_path / "bad.safety.json")
 
 
+def _drop_a_threshold(data: dict) -> None:
+    del data["thresholds"]["lookalike_similarity"]
+
+
+def _ragged_bank(data: dict) -> None:
+    data["references"][0]["embedding"] = data["references"][0]["embedding"][:-1]
+
+
+BROKEN_PROFILES = {
+    "a threshold missing": (_drop_a_threshold, "thresholds must be exactly"),
+    "a threshold not finite": (lambda d: d["thresholds"].update(deadly_probability=float("nan")), "in \\[0, 1\\]"),
+    "no validation answers": (lambda d: d.update(validation=[]), "no validation answers"),
+    "no reference photos": (lambda d: d.update(references=[]), "no look-alike reference photos"),
+    "an answer past the classes": (lambda d: d["validation"][0].update(answer=len(d["labels"])), "class index"),
+    "an answer not an int": (lambda d: d["validation"][0].update(answer=1.0), "class index"),
+    "a confidence over 1": (lambda d: d["validation"][0].update(confidence=1.5), "confidence"),
+    "a confidence not finite": (lambda d: d["validation"][0].update(confidence=float("inf")), "confidence"),
+    "embeddings of two lengths": (_ragged_bank, "not all of one length"),
+    "an embedding not finite": (lambda d: d["references"][3]["embedding"].__setitem__(5, float("nan")), "finite"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_PROFILES))
+def test_an_incomplete_or_out_of_range_profile_is_refused_never_filled_in(tmp_path: Path, broken: str) -> None:
+    data = json.loads(profile_path(MODELS_DIR / "mobilenet_v2_species.h5").read_text(encoding="utf-8"))
+    change, message = BROKEN_PROFILES[broken]
+    change(data)
+    (tmp_path / "broken.safety.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ChampyError, match=message):
+        read_profile(tmp_path / "broken.safety.json")
+
+
+@needs_shared(SHARED_PHOTOS)
+def test_a_look_alike_bank_of_another_embedding_length_means_no_profile(caplog, monkeypatch) -> None:
+    model = load_model("mobilenet_v2_species")
+    card, size = model.card, model.embedding_size
+    cep = held_out_photos("Boletus edulis", 1)[0]  # a test photo the shipped profile lets MobileNetV2 call low
+    assert matching_profile(model.path, card, size) == model.safety
+    with caplog.at_level(logging.WARNING):
+        assert matching_profile(model.path, card, size + 1) is None  # at load
+    assert f"its look-alike bank holds embeddings of {size} values, the model's have {size + 1}" in caplog.text
+    assert identify(cep, model, explain=False).risk.level == "low"
+    shorter = tuple(dataclasses.replace(ref, embedding=ref.embedding[:-1]) for ref in model.safety.references)
+    monkeypatch.setattr(model, "safety", dataclasses.replace(model.safety, references=shorter))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        risk = identify(cep, model, explain=False).risk  # at assessment: never a silent skip
+    assert risk.level == "uncertain" and "ignoring the safety profile of mobilenet_v2_species" in caplog.text
+
+
+@needs_shared(SHARED_PHOTOS)
+@pytest.mark.parametrize("breakage", ["removed", "a threshold missing", "fitted for another temperature"])
+def test_without_a_matching_profile_a_low_answer_is_no_longer_low(tmp_path: Path, breakage: str) -> None:
+    """The shipped MobileNetV2 copied without its profile, or with a broken one: a cep it calls low is not."""
+    shipped = load_model("mobilenet_v2_species")
+    cep = held_out_photos("Boletus edulis", 1)[0]
+    assert identify(cep, shipped, explain=False).risk.level == "low"
+    copy = tmp_path / shipped.path.name
+    shutil.copy(shipped.path, copy)
+    card = dict(shipped.card)
+    if breakage == "fitted for another temperature":
+        card["calibration"] = {**card["calibration"], "temperature": card["calibration"]["temperature"] + 0.01}
+    card_path(copy).write_text(json.dumps(card), encoding="utf-8")
+    data = json.loads(profile_path(shipped.path).read_text(encoding="utf-8"))
+    if breakage == "a threshold missing":
+        _drop_a_threshold(data)
+    if breakage != "removed":
+        profile_path(copy).write_text(json.dumps(data), encoding="utf-8")
+    model = load_model(copy)
+    assert model.safety is None
+    risk = identify(cep, model, explain=False).risk
+    assert risk.level != "low" and risk.level == "uncertain"
+    assert identify(cep, model, explain=False).species[0].name == "Boletus edulis"
+
+
+def test_a_profile_belongs_to_the_weights_temperature_and_open_set_it_was_fitted_for() -> None:
+    ensemble = load_model("champy_ensemble")
+    card, size = ensemble.card, ensemble.embedding_size
+    assert ensemble.safety is not None and ensemble.safety.mismatch(card, size) is None
+    swapped = [dict(entry) for entry in card["members"]]
+    swapped[0]["weight"], swapped[2]["weight"] = swapped[2]["weight"], swapped[0]["weight"]
+    changed = {
+        "weights": {**card, "members": swapped},
+        "temperature": {**card, "calibration": {**card["calibration"], "temperature": 1.0}},
+        "open set": {**card, "open_set": {**card["open_set"], "unknown_threshold": 0.0}},
+    }
+    for what, other in changed.items():
+        assert model_key_of(other) != model_key_of(card), what
+        assert ensemble.safety.mismatch(other, size) == (
+            "it was fitted for other member weights, temperature or open-set settings"
+        ), what
+    single = load_model("mobilenet_v2_species")
+    warmer = {**single.card, "calibration": {**single.card["calibration"], "temperature": 2.0}}
+    assert single.safety.mismatch(single.card, single.embedding_size) is None
+    assert single.safety.mismatch(warmer, single.embedding_size) is not None
+
+
+@needs_shared(SHARED_PHOTOS)
 @pytest.mark.parametrize("name", SPECIES_MODELS)
 def test_every_shipped_model_has_a_profile_fitted_on_its_validation_split(name: str) -> None:
     model = load_model(name)
     assert model.safety is not None and model.safety.model == name
-    assert len(model.safety.validation) == model.card["split"]["counts"]["val"]
-    limits = dataclasses.asdict(model.safety.thresholds)
-    assert 0.005 <= limits["deadly_probability"] <= 0.05 and 0.3 <= limits["lookalike_similarity"] <= 0.95
+    assert model.safety.model_key == model_key_of(model.card)
+    val = validation_rows(model, SHARED_PHOTOS)
+    assert len(model.safety.validation) == len(val) == model.card["split"]["counts"]["val"]
+    assert [row.species for row in model.safety.validation] == list(val["species"])  # those photos, in that order
+    first = embed_photos(model, list(val["path"][:2])).probs  # the stored answers are those photos' answers
+    for row, answer in zip(model.safety.validation, first):
+        assert row.answer == int(answer.argmax()) and row.confidence == pytest.approx(answer.max(), abs=1e-4)
+    bank = lookalike_references(model, REFERENCES)
+    assert [ref.path for ref in model.safety.references] == [
+        str(Path(p).relative_to(PROJECT_ROOT)) for p in bank["path"]
+    ]
     assert {ref.species for ref in model.safety.references} == {
         "Amanita phalloides",
         "Amanita pantherina",

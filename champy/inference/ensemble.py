@@ -75,7 +75,8 @@ class EnsembleModel:
         self.gate = self.gate_member.gate
         self.explainer = self.members[int(np.argmax(self.weights))]
         self._pool = ThreadPoolExecutor(len(self.members), thread_name_prefix=f"{self.name} member")
-        self.safety = matching_profile(path, card)
+        self.embedding_size = sum(member.embedding_size for member in self.members)  # theirs side by side
+        self.safety = matching_profile(path, card, self.embedding_size)
 
     def compile(self, enabled: bool = True, build: bool = True) -> bool:
         """`ChampyModel.compile` for every member; True when all of them run compiled."""

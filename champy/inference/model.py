@@ -65,14 +65,15 @@ def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> 
     return False
 
 
-def matching_profile(path: Path, card: dict) -> SafetyProfile | None:
-    """The model's safety profile, or None (risk never "low") when it is missing, unreadable or another model's."""
+def matching_profile(path: Path, card: dict, embedding_size: int) -> SafetyProfile | None:
+    """The model's safety profile, or None (risk never "low") when it is missing, unreadable, incomplete or another
+    model's (its look-alike bank of embeddings of another size than `embedding_size` included)."""
     try:
         profile = read_profile(profile_path(path))
     except ChampyError as exc:
         log.warning("ignoring a safety profile: %s", exc)
         return None
-    reason = profile.mismatch(card) if profile else None
+    reason = profile.mismatch(card, embedding_size) if profile else None
     if reason:
         log.warning("ignoring the safety profile of %s: %s (refit it with champy fit-safety)", model_name(path), reason)
         return None
@@ -113,7 +114,8 @@ class ChampyModel:
         self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
         self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
         self.gate = load_gate(self.gate_backbone)
-        self.safety = matching_profile(path, card)
+        self.embedding_size = int(keras_model.get_layer(conv_name).output.shape[-1])  # the last maps' channels
+        self.safety = matching_profile(path, card, self.embedding_size)
         self._build(conv_name)
         self._lock = threading.Lock()
         self._compiling = threading.Lock()

@@ -23,7 +23,7 @@ from champy.evaluation.calibration import apply_temperature
 from champy.inference.ensemble import Model
 from champy.paths import PROJECT_ROOT
 from champy.safety.genera import dangerous_genera
-from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer
+from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer, model_key_of
 from champy.safety.risk import SAFE_STATUSES
 from champy.training.prepare import PreparedData, prepare
 
@@ -158,6 +158,7 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path) -> SafetyP
         model=model.name,
         labels=tuple(label["name"] for label in model.labels),
         model_created=str(model.card.get("created", "")),
+        model_key=model_key_of(model.card),
         fitted_on=(
             f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
             f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"

@@ -7,8 +7,9 @@ confusions), and the embeddings of licensed reference photos of dangerous look-a
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,25 @@ class ReferencePhoto:
     embedding: tuple[float, ...]
 
 
+def model_key_of(card: dict) -> str:
+    """A short digest of what a model's answers depend on besides its class list: an ensemble's members (names,
+    training times, weights), temperature, open-set rule and "other" class; a single model's training time and
+    temperature. A profile fitted under another key belongs to another model."""
+    temperature = float(card.get("calibration", {}).get("temperature", 1.0))
+    if "members" in card:
+        open_set = card.get("open_set", {})
+        what = {
+            "members": [[entry.get("model"), entry.get("created"), entry.get("weight")] for entry in card["members"]],
+            "temperature": temperature,
+            "open_set": [open_set.get("score"), open_set.get("unknown_threshold")],
+            "other_index": card.get("other_index"),
+        }
+    else:
+        what = {"created": str(card.get("created", "")), "temperature": temperature}
+    canonical = json.dumps(what, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class SafetyProfile:
     model: str
@@ -58,14 +78,22 @@ class SafetyProfile:
     how_chosen: dict[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
     model_created: str = ""
+    model_key: str = ""
+    """`model_key_of` the card it was fitted for."""
 
-    def mismatch(self, card: dict) -> str | None:
-        """Why this profile does not belong to the model with `card` (another class list or training), or None."""
+    def mismatch(self, card: dict, embedding_size: int) -> str | None:
+        """Why this profile does not belong to the model with `card` and embeddings of `embedding_size` (another
+        class list or training, or a look-alike bank of another embedding), or None."""
         labels = tuple(label["name"] for label in card["labels"])
         if self.labels != labels:
             return "it was fitted for another class list"
         if self.model_created != str(card.get("created", "")):
             return f"it was fitted for the model trained {self.model_created or 'at an unknown time'}"
+        if self.model_key != model_key_of(card):
+            return "it was fitted for other member weights, temperature or open-set settings"
+        bank = self.reference_matrix()
+        if bank.shape[1] != embedding_size:
+            return f"its look-alike bank holds embeddings of {bank.shape[1]} values, the model's have {embedding_size}"
         return None
 
     def reference_matrix(self) -> np.ndarray:
@@ -94,12 +122,48 @@ def profile_path(model_path: Path) -> Path:
     return model_path.with_name(model_name(model_path) + SUFFIX)
 
 
+def _number(value: object) -> bool:
+    """A finite number in [0, 1] (a JSON bool is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
+def _problem(data: dict) -> str | None:
+    """What makes a profile's JSON unusable for the risk rules (a missing or out-of-range value), or None."""
+    keys = {item.name for item in fields(Thresholds)}
+    thresholds = data["thresholds"]
+    if not isinstance(thresholds, dict) or set(thresholds) != keys:
+        return f"thresholds must be exactly {', '.join(sorted(keys))}"
+    if not all(_number(value) for value in thresholds.values()):
+        return "thresholds must be numbers in [0, 1]"
+    labels, validation, references = data["labels"], data["validation"], data["references"]
+    if not isinstance(labels, list) or not labels:
+        return "no class list"
+    if not isinstance(validation, list) or not validation:
+        return "no validation answers"
+    for row in validation:
+        answer = row["answer"]
+        if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(labels):
+            return f"a validation answer is not a class index below {len(labels)}: {answer!r}"
+        if not _number(row["confidence"]):
+            return f"a validation confidence is not a number in [0, 1]: {row['confidence']!r}"
+    if not isinstance(references, list) or not references:
+        return "no look-alike reference photos"
+    lengths = {len(ref["embedding"]) for ref in references}
+    if len(lengths) != 1 or 0 in lengths:
+        return "the reference embeddings are not all of one length"
+    if not np.isfinite(np.asarray([ref["embedding"] for ref in references], np.float64)).all():
+        return "a reference embedding holds a value that is not a finite number"
+    return None
+
+
 def read_profile(path: Path) -> SafetyProfile | None:
-    """The profile at `path`, or None when the model has none; ChampyError when it is unreadable."""
+    """The profile at `path`, or None when the model has none; ChampyError when it is unreadable or incomplete
+    (every threshold, validation answers and reference photos are required: nothing is filled with defaults)."""
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        problem = _problem(data)
         profile = SafetyProfile(
             model=str(data["model"]),
             fitted_on=str(data["fitted_on"]),
@@ -111,12 +175,12 @@ def read_profile(path: Path) -> SafetyProfile | None:
             how_chosen=dict(data.get("how_chosen", {})),
             labels=tuple(data["labels"]),
             model_created=str(data["model_created"]),
+            model_key=str(data["model_key"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ChampyError(f"cannot read the safety profile {path}: {exc}") from exc
-    limits = asdict(profile.thresholds).values()
-    if not all(isinstance(value, float) and 0.0 <= value <= 1.0 for value in limits):
-        raise ChampyError(f"cannot read the safety profile {path}: thresholds must be numbers in [0, 1]")
+    if problem:
+        raise ChampyError(f"cannot use the safety profile {path}: {problem}")
     return profile
 
 

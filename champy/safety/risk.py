@@ -17,6 +17,7 @@ else "low".
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ from champy.edibility.advice import named
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds
 
+log = logging.getLogger(__name__)
 LEVELS = ("deadly", "poisonous", "uncertain", "low")
 SAFE_STATUSES = frozenset({"edible", "choice", "inedible"})
 MIN_SUPPORT = 20
@@ -151,7 +153,7 @@ def _lookalike_route(
 ) -> None:
     """Each photo against the bank (a specimen's views are compared one by one, never averaged)."""
     bank = profile.reference_matrix()
-    if embeddings is None or not len(bank) or embeddings.shape[-1] != bank.shape[1]:
+    if embeddings is None or not len(bank):
         return
     similarity = (np.atleast_2d(embeddings) @ bank.T).max(axis=0)
     best: dict[str, float] = {}
@@ -183,17 +185,34 @@ def _table_route(species: str, findings: _Findings) -> None:
             )
 
 
+def _usable(profile: SafetyProfile | None, embeddings: np.ndarray | None) -> SafetyProfile | None:
+    """The profile, or None (no profile: never "low") when its look-alike bank cannot be compared with the photo's
+    embeddings (another length: a profile of another model)."""
+    bank = profile.reference_matrix() if profile is not None else np.zeros((0, 0))
+    if embeddings is None or not len(bank) or np.shape(embeddings)[-1] == bank.shape[1]:
+        return profile
+    log.warning(
+        "ignoring the safety profile of %s: its look-alike bank holds embeddings of %d values, the photo's have %d",
+        profile.model,
+        bank.shape[1],
+        np.shape(embeddings)[-1],
+    )
+    return None
+
+
 def _rejected_photo(
     embeddings: np.ndarray | None, profile: SafetyProfile | None, names: list[str], findings: _Findings
 ) -> Risk:
-    """A photo the gate rejected: only its resemblance to a dangerous species can still raise the risk."""
+    """A photo the gate rejected: the probability and genus routes (already in `findings`) and its resemblance to a
+    dangerous species can still raise the risk; the table and the known confusions of an answer it never gave not."""
     if profile is not None:
         _lookalike_route(embeddings, profile, names, findings)
     for level in ("deadly", "poisonous"):
-        reasons = [reason for status, _, reason in findings.found if status == level and reason]
+        reasons = list(dict.fromkeys(reason for status, _, reason in findings.found if status == level and reason))
         if reasons:
-            note = "The gate judged this photo not a mushroom, but the resemblance below may mean it is one."
-            return Risk(level, findings.deadly, findings.poisonous, [note, *reasons], findings.species(level))
+            note = "The gate judged this photo not a mushroom, but the findings below may mean it is one."
+            species = [name for name in findings.species(level) if name]
+            return Risk(level, findings.deadly, findings.poisonous, [note, *reasons], species)
     return Risk(
         "uncertain",
         findings.deadly,
@@ -248,11 +267,13 @@ def assess_risk(
     """
     names = [label["name"] for label in labels]
     known = [i for i in range(len(names)) if i != other_index]
+    profile = _usable(profile, embeddings)
     limits = profile.thresholds if profile else Thresholds()
     findings = _Findings()
     _probability_route(probs, names, known, limits, findings)
     if verdict == "not_a_mushroom":
-        return _rejected_photo(embeddings, profile, names, _Findings([], findings.deadly, findings.poisonous))
+        _genus_route(probs, labels, known, limits, findings)
+        return _rejected_photo(embeddings, profile, names, findings)
     if profile is not None:
         _confusion_route(probs, names, profile, findings)
         _lookalike_route(embeddings, profile, names, findings)
