@@ -21,7 +21,7 @@ from champy.models.card import ENSEMBLE_SUFFIX
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, Risk, assess_risk
 from champy.safety.fit import leaving_out, siblings
-from champy.safety.risk import with_member_dangers
+from champy.safety.risk import member_dangers, with_member_dangers
 from champy.training.ensemble_fit import select_members
 
 CARD = read_model_card(DEFAULT_MODEL)
@@ -122,7 +122,22 @@ def test_fuse_normalises_the_weights():
     np.testing.assert_allclose(fuse([a, b], [3, 1]), [[0.75, 0.25]])
 
 
-def test_a_member_danger_raises_the_ensembles_risk_only_without_a_confident_answer(ensemble):
+def _own_and_members(ensemble, path: str, verdict: str) -> tuple[Risk, list[Risk]]:
+    """The fused answer's risk alone, and what each member finds in its own answer (all its routes without a
+    confident identification, its probability and look-alike routes with one)."""
+    out = ensemble.outputs(ensemble.pixels([load_image(path, draft_size=2 * ensemble.size)]), explain=False)
+    probs = apply_temperature(out.probs, ensemble.temperature)[0]
+    alone = assess_risk(probs, ensemble.labels, ensemble.other_index, verdict, out.embeddings, ensemble.safety)
+    members = [
+        member.risk(calibrated.mean(axis=0), verdict, part)
+        if verdict != "mushroom"
+        else member_dangers(calibrated.mean(axis=0), member.labels, member.other_index, part.embeddings, member.safety)
+        for member, calibrated, part in zip(ensemble.members, out.members, out.parts)
+    ]
+    return alone, members
+
+
+def test_a_member_danger_raises_the_ensembles_risk(ensemble):
     quiet = Risk("uncertain", 0.0, 0.0, ["No confident identification: treat it as unknown."])
     member = Risk("deadly", 0.2, 0.2, ["The model gives the deadly Amanita virosa 20 %."], ["Amanita virosa"])
     raised = with_member_dangers(quiet, {"some_member": member})
@@ -136,26 +151,36 @@ def test_a_member_danger_raises_the_ensembles_risk_only_without_a_confident_answ
     for path in false_morels:  # a deadly species no model knows: the ensemble cannot name it
         with leaving_out(ensemble, siblings(refs, path, "author")):
             result = identify(path, ensemble, explain=False)
-            out = ensemble.outputs(ensemble.pixels([load_image(path, draft_size=2 * ensemble.size)]), explain=False)
-            probs = apply_temperature(out.probs, ensemble.temperature)[0]
-            alone = assess_risk(
-                probs, ensemble.labels, ensemble.other_index, result.verdict, out.embeddings, ensemble.safety
-            )
-            members = [
-                member.risk(calibrated.mean(axis=0), result.verdict, part)
-                for member, calibrated, part in zip(ensemble.members, out.members, out.parts)
-            ]
+            alone, members = _own_and_members(ensemble, path, result.verdict)
         assert result.verdict != "mushroom"
         most_severe = min([alone.level] + [m.level for m in members], key=LEVELS.index)
         assert result.risk.level == most_severe, path
         raised_by_members += LEVELS.index(result.risk.level) < LEVELS.index(alone.level)
     assert raised_by_members >= 1  # measured: the fused answer alone left all three "uncertain"
 
-    results = [identify(path, ensemble, explain=False) for path in held_out_photos("Boletus edulis", 6)]
-    confident = [result for result in results if result.verdict == "mushroom"]
-    assert confident
-    for result in confident:  # a confident answer: the fused routes alone, no member's reasons
-        assert not any("(member " in reason for reason in result.risk.reasons)
+
+def test_a_member_danger_raises_a_confident_answer_too(ensemble):
+    """A confident fused answer is still raised by a member's probability or look-alike route on its own answer,
+    never by its other routes; whether an answer without danger is low stays the fused answer's judgement."""
+    ceps = {path.rsplit("/", 1)[-1]: path for path in held_out_photos("Boletus edulis", 500)}
+    suspicious = {  # measured: the fused answer alone is low; one member finds a danger of its own
+        "mv4_test_boletus_edulis_192.jpg": ("deadly", "Amanita virosa", "efficientnet_lite2_species"),
+        "mv4_test_boletus_edulis_363.jpg": ("poisonous", "Rubroboletus satanas", "efficientnet_lite0_species"),
+    }
+    for name, (level, species, member) in suspicious.items():
+        result = identify(ceps[name], ensemble, explain=False)
+        alone, members = _own_and_members(ensemble, ceps[name], result.verdict)
+        assert result.verdict == "mushroom" and result.species[0].name == "Boletus edulis"
+        assert alone.level == "low" and result.risk.level == level, name
+        assert species in result.risk.dangerous_species
+        assert any(reason.endswith(f"(member {member})") for reason in result.risk.reasons)
+    for path in held_out_photos("Boletus edulis", 6):
+        result = identify(path, ensemble, explain=False)
+        alone, members = _own_and_members(ensemble, path, result.verdict)
+        most_severe = min([alone.level] + [m.level for m in members if m.level != "uncertain"], key=LEVELS.index)
+        assert result.risk.level == most_severe, path
+        if all(m.level == "uncertain" for m in members):  # no member found a danger: none of them is named
+            assert not any("(member " in reason for reason in result.risk.reasons)
 
 
 MENU_AFTER_CHANGES = """

@@ -44,14 +44,15 @@ DEADLY_FLOOR = {
 """Unseen deadly photos answered "deadly", of 12: one under what benchmarks/safety.py measured (11 for the ensemble;
 10, 9, 11, 10 for its candidates)."""
 EDIBLE_LOW_FLOOR = {
-    "champy_ensemble": 0.6,
+    "champy_ensemble": 0.5,
     "mobilenet_v2_species": 0.65,
     "efficientnet_lite0_species": 0.6,
     "efficientnet_lite1_species": 0.6,
     "efficientnet_lite2_species": 0.5,
 }
-"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 65.8 % (ensemble) and
-67.5, 61.7, 61.7 and 54.2 %; the goal is 60 %, which efficientnet_lite2_species misses."""
+"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 51.7 % (ensemble, its
+members' probability and look-alike routes counting on every answer) and 67.5, 61.7, 61.7 and 54.2 %; the goal is
+60 %, which the ensemble and efficientnet_lite2_species miss."""
 
 
 def probs(**by_species: float) -> np.ndarray:

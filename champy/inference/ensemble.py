@@ -24,7 +24,7 @@ from champy.evaluation.calibration import apply_temperature
 from champy.images import load_image
 from champy.inference.model import ChampyModel, Outputs, load_model, matching_profile
 from champy.models.card import model_name
-from champy.safety.risk import Risk, assess_risk, with_member_dangers
+from champy.safety.risk import Risk, assess_risk, member_dangers, with_member_dangers
 
 PixelSet = dict[int, np.ndarray]
 """An ensemble's input: one pixel batch per member input size."""
@@ -146,15 +146,18 @@ class EnsembleModel:
         return Outputs(fused, runs[self.gate_member.name].gate_features, cams, joint, members, parts)
 
     def risk(self, probs: np.ndarray, verdict: str, out: Outputs) -> Risk:
-        """The risk of the fused answer. Without a confident identification (verdict "unknown" or "not_a_mushroom"),
-        it is raised to any danger one member finds in its own answer: the mushroom could be any of them."""
+        """The risk of the fused answer, raised to any danger a member finds in its own answer: by its probability
+        and look-alike routes on every answer, by all its routes without a confident identification (verdict
+        "unknown" or "not_a_mushroom"), when the mushroom could be any of them."""
         own = assess_risk(probs, self.labels, self.other_index, verdict, out.embeddings, self.safety)
-        if verdict == "mushroom":
-            return own
-        members = {
-            member.name: member.risk(calibrated.mean(axis=0), verdict, part)
-            for member, calibrated, part in zip(self.members, out.members, out.parts)
-        }
+        members = {}
+        for member, calibrated, part in zip(self.members, out.members, out.parts):
+            answer = calibrated.mean(axis=0)
+            members[member.name] = (
+                member_dangers(answer, member.labels, member.other_index, part.embeddings, member.safety)
+                if verdict == "mushroom"
+                else member.risk(answer, verdict, part)
+            )
         return with_member_dangers(own, members)
 
     def run(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True, with_features: bool = False):

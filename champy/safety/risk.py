@@ -280,13 +280,37 @@ def assess_risk(
     _genus_route(probs, labels, known, limits, findings)
     if known and verdict == "mushroom":
         _table_route(names[known[int(np.argmax(probs[known]))]], findings)
+    return _danger(findings) or _without_danger(probs, names, known, other_index, verdict, profile, findings)
+
+
+def _danger(findings: _Findings) -> Risk | None:
+    """ "deadly" or "poisonous" with every reason (the most severe first) when a route found a danger, else None."""
     ordered = sorted(findings.found, key=lambda found: LEVELS.index(found[0]))
     reasons = list(dict.fromkeys(reason for _, _, reason in ordered if reason))
     dangerous = [name for name in dict.fromkeys(findings.species("deadly") + findings.species("poisonous")) if name]
     for level in ("deadly", "poisonous"):
         if any(status == level for status, _, _ in findings.found):
             return Risk(level, findings.deadly, findings.poisonous, reasons, dangerous)
-    return _without_danger(probs, names, known, other_index, verdict, profile, findings)
+    return None
+
+
+def member_dangers(
+    probs: np.ndarray,
+    labels: list[dict],
+    other_index: int | None,
+    embeddings: np.ndarray | None,
+    profile: SafetyProfile | None,
+) -> Risk:
+    """What an ensemble member's probability and look-alike routes find in its own answer and embeddings, with its
+    own profile ("uncertain" when they find no danger): beside the fused answer, whatever its verdict."""
+    names = [label["name"] for label in labels]
+    known = [i for i in range(len(names)) if i != other_index]
+    profile = _usable(profile, embeddings)
+    findings = _Findings()
+    _probability_route(probs, names, known, profile.thresholds if profile else Thresholds(), findings)
+    if profile is not None:
+        _lookalike_route(embeddings, profile, names, findings)
+    return _danger(findings) or Risk("uncertain", findings.deadly, findings.poisonous, [])
 
 
 def with_member_dangers(own: Risk, members: dict[str, Risk]) -> Risk:
