@@ -35,6 +35,10 @@ def _train(args: argparse.Namespace) -> int:
         mode=args.mode,
         seed=args.seed,
         run_dir=args.run_dir,
+        extra_other=tuple(args.extra_other),
+        held_out_sources=tuple(args.held_out_source),
+        degrade_views=args.degrade_views,
+        source_balance=args.source_balance,
     )
     card = train(config)
     metrics = card["metrics"]["test"]
@@ -111,6 +115,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--seed", type=int, default=42, help="split and initialisation seed")
     train.add_argument("--run-dir", type=Path, default=None, help="checkpoints, caches and history (default runs/NAME)")
+    train.add_argument(
+        "--extra-other",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="labelled folders whose species outside the classes (not deadly or poisonous) join 'other fungi' in "
+        "training only",
+    )
+    train.add_argument(
+        "--held-out-source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="a source (owner/repository) of --extra-other never trained on; repeat for several",
+    )
+    train.add_argument(
+        "--degrade-views",
+        action="store_true",
+        help="augmented views also vary resolution (64-256 px), JPEG quality and blur (CPU fast path)",
+    )
+    train.add_argument(
+        "--source-balance", action="store_true", help="within a class, weight photos by 1/sqrt(photos of their source)"
+    )
     train.set_defaults(func=_train)
 
     evaluate = subparsers.add_parser("evaluate", help="measure a model on a labelled photo folder")

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from champy.atomic import atomic_path
+from champy.training.degrade import degrade_batch
 
 
 def split_at(model: keras.Model, boundary: str) -> tuple[keras.Model, keras.Model]:
@@ -24,18 +25,25 @@ def split_at(model: keras.Model, boundary: str) -> tuple[keras.Model, keras.Mode
     return keras.Model(model.input, cut, name="bottom"), keras.Model(cut, model.output, name="top")
 
 
-def compute_views(bottom: keras.Model, images: np.ndarray, views: int, batch_size: int, seed: int) -> np.ndarray:
-    """Boundary activations, float16, shaped (views, N, ...): view 0 plain, the others augmented."""
+def compute_views(
+    bottom: keras.Model, images: np.ndarray, views: int, batch_size: int, seed: int, degraded: bool = False
+) -> np.ndarray:
+    """Boundary activations, float16, shaped (views, N, ...): view 0 plain, the others augmented (and with
+    `degraded`, their photos first put through `champy.training.degrade`)."""
     for layer in bottom.layers:
         layer.trainable = False  # frozen BatchNorm runs in inference mode even when training=True
     keras.utils.set_random_seed(seed)
     plain = tf.function(lambda x: bottom(x, training=False))
     augmented = tf.function(lambda x: bottom(x, training=True))
+    rng = np.random.default_rng(seed)
     out = None
     for view in range(views):
         run = plain if view == 0 else augmented
         for start in range(0, len(images), batch_size):
-            batch = run(tf.constant(images[start : start + batch_size], tf.float32)).numpy().astype(np.float16)
+            pixels = images[start : start + batch_size]
+            if degraded and view > 0:
+                pixels = degrade_batch(pixels, rng)
+            batch = run(tf.constant(pixels, tf.float32)).numpy().astype(np.float16)
             if out is None:
                 out = np.empty((views, len(images), *batch.shape[1:]), np.float16)
             out[view, start : start + len(batch)] = batch

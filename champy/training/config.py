@@ -49,15 +49,32 @@ class TrainConfig:
     run_dir: Path | None = None
     max_known_flagged: float = 0.05
     """Open set: the share of known-species validation photos the unknown threshold may flag."""
+    extra_other: tuple[str, ...] = ()
+    """Labelled photo folders whose photos of species outside the classes join "other fungi" in the training split
+    only (never validation or test); deadly and poisonous species stay out, so the safety benchmark's unseen
+    dangerous photos stay unseen."""
+    held_out_sources: tuple[str, ...] = ()
+    """Sources (`champy.data.sources`) of `extra_other` never trained on: kept for the cross-source test."""
+    degrade_views: bool = False
+    """CPU fast path: the augmented views also vary the photo's effective resolution (64-256 px and back), JPEG
+    quality and sharpness, so that how a collection was photographed and stored is no cue to the class."""
+    source_balance: bool = False
+    """Within a class, weight each photo by 1/sqrt(photos of its source in that class), class total unchanged, so
+    that one collection does not make up what the class looks like."""
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
         self.out = Path(self.out)
         self.run_dir = Path(self.run_dir) if self.run_dir else Path("runs") / self.out.stem
+        self.extra_other = tuple(str(folder) for folder in self.extra_other)
+        self.held_out_sources = tuple(self.held_out_sources)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ChampyError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.weight_decay < 0.0:
             raise ChampyError(f"--weight-decay must be 0 or more, got {self.weight_decay}")
 
     def to_dict(self) -> dict:
-        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
+        return {
+            key: str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+        }

@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.data.sources import photo_sources, without_sources
+from champy.data.splits import SPLITS
+from champy.edibility import lookup
 from champy.errors import ChampyError
 from champy.evaluation.held_out import held_out_report, predict_rows
 from champy.image_batch import load_images
@@ -38,7 +41,7 @@ from champy.training.distribute import (
     worker_name,
 )
 from champy.training.pipeline import image_dataset
-from champy.training.prepare import PreparedData, class_weights, file_list_hash, prepare
+from champy.training.prepare import OTHER_LABEL, PreparedData, class_weights, file_list_hash, prepare
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +133,41 @@ def _two_phases(
     return histories
 
 
-def _sample_weights(labels: np.ndarray, num_classes: int, scheme: str) -> np.ndarray:
-    weights = class_weights(labels, num_classes, scheme)
-    return np.array([weights[int(i)] for i in labels], np.float32)
+def _sample_weights(rows: pd.DataFrame, num_classes: int, config: TrainConfig) -> np.ndarray:
+    """Each training photo's loss weight: its class's (`config.class_weights`), spread within the class by source
+    with `config.source_balance`."""
+    labels = rows["label_index"].to_numpy(np.int64)
+    weights = class_weights(labels, num_classes, config.class_weights)
+    result = np.array([weights[int(i)] for i in labels], np.float64)
+    if config.source_balance:
+        sources = photo_sources(rows).to_numpy()
+        for label in np.unique(labels):
+            mine = labels == label
+            _, index, counts = np.unique(sources[mine], return_inverse=True, return_counts=True)
+            spread = 1.0 / np.sqrt(counts[index])
+            result[mine] *= spread * mine.sum() / spread.sum()
+    return result.astype(np.float32)
+
+
+def _with_extra_other(data: PreparedData, config: TrainConfig) -> PreparedData:
+    """`data` with the photos of `config.extra_other` added to "other fungi" in the training split."""
+    if not config.extra_other or data.other_index is None:
+        return data
+    classes = {label["name"] for label in data.labels}
+    extra = [
+        without_sources(load_labelled(folder, config.rank), config.held_out_sources) for folder in config.extra_other
+    ]
+    rows = pd.concat(extra, ignore_index=True)
+    safe = [lookup(species).status not in ("deadly", "poisonous") for species in rows["species"]]
+    rows = rows[~rows["label"].isin(classes) & np.asarray(safe, bool)].copy()
+    rows["split"], rows["label_index"] = "train", data.other_index
+    log.info("adding %d photos of %d species to %s (training split)", len(rows), rows["label"].nunique(), OTHER_LABEL)
+    table = pd.concat([data.table, rows], ignore_index=True)
+    labels = [dict(label) for label in data.labels]
+    labels[data.other_index]["count"] = {
+        split: int(((table["label_index"] == data.other_index) & (table["split"] == split)).sum()) for split in SPLITS
+    }
+    return PreparedData(table, labels, data.other_index)
 
 
 def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> list[pd.DataFrame]:
@@ -141,12 +176,18 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
     key = (
-        f"{spec.name}_{_boundary(model, config)}_{size}_{config.views}v_{file_list_hash(train, str(config.data))[:16]}"
+        f"{spec.name}_{_boundary(model, config)}_{size}_{config.views}v{'d' if config.degrade_views else ''}_"
+        f"{file_list_hash(train, str(config.data))[:16]}"
     )
     train_views = cached.cached_views(
         config.run_dir / f"views_train_{key}.npy",
         lambda: cached.compute_views(
-            bottom, load_images(list(train["path"]), size), config.views, config.batch_size, config.seed
+            bottom,
+            load_images(list(train["path"]), size),
+            config.views,
+            config.batch_size,
+            config.seed,
+            config.degrade_views,
         ),
     )
     val_views = cached.cached_views(
@@ -155,13 +196,8 @@ def _fit_cached(model: keras.Model, data: PreparedData, config: TrainConfig) -> 
     )
     y_train = train["label_index"].to_numpy(np.int64)
     y_val = val["label_index"].to_numpy(np.int64)
-    num_classes = len(data.labels)
     sequence = cached.RandomViews(
-        train_views,
-        y_train,
-        _sample_weights(y_train, num_classes, config.class_weights),
-        config.batch_size,
-        config.seed,
+        train_views, y_train, _sample_weights(train, len(data.labels), config), config.batch_size, config.seed
     )
     validation = (val_views[0].astype(np.float32), y_val)
     return _two_phases(model, top, sequence, validation, config)
@@ -171,7 +207,7 @@ def _fit_full(model: keras.Model, data: PreparedData, config: TrainConfig) -> li
     size = int(model.input_shape[1])
     train, val = data.rows("train"), data.rows("val")
     y_train = train["label_index"].to_numpy(np.int64)
-    weights = _sample_weights(y_train, len(data.labels), config.class_weights)
+    weights = _sample_weights(train, len(data.labels), config)
     train_data = image_dataset(list(train["path"]), y_train, size, config.batch_size, True, config.seed, weights)
     val_data = image_dataset(
         list(val["path"]), val["label_index"].to_numpy(np.int64), size, config.batch_size, False, config.seed
@@ -208,7 +244,7 @@ def train(config: TrainConfig) -> dict:
     keras.utils.set_random_seed(config.seed)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     table = load_labelled(config.data, config.rank)
-    data = prepare(table, config.min_per_class, config.other_class, config.seed)
+    data = _with_extra_other(prepare(table, config.min_per_class, config.other_class, config.seed), config)
     spec = get_backbone(config.backbone)
     with strategy.scope():
         model = create_model(
