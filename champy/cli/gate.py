@@ -32,11 +32,18 @@ def _negatives(folders: list[Path]):
 
 def _fit(args: argparse.Namespace) -> int:
     from champy.inference.gate import gate_file
-    from champy.inference.gate_fit import fit_gate
+    from champy.inference.gate_fit import fit_gate, gate_positives
 
-    positives = load_labelled(args.photos)
+    photos = load_labelled(args.photos)
+    positives = gate_positives(photos, args.min_per_class, not args.no_other_class, args.seed)
+    rare = "dropped" if args.no_other_class else "pooled"
+    fitted_on = (
+        f"the training and validation splits of {args.photos.name} ({len(positives)} of {len(photos)} photos), split "
+        f"as champy train splits it (seed {args.seed}, {args.min_per_class} photos per class, rare species {rare}): "
+        "its test split never fitted the gate"
+    )
     out = args.out or gate_file(args.backbone)
-    report = fit_gate(positives, _negatives(args.negatives), out, args.backbone, args.l2)
+    report = fit_gate(positives, _negatives(args.negatives), out, args.backbone, args.l2, fitted_on=fitted_on)
     measured = report["measured"]
     print(
         f"wrote {out}: threshold {report['threshold']:.3f}; on held-out sources: "
@@ -59,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder(s) of photos that are not fungi (a negatives.csv in one gives categories and sources)",
     )
     parser.add_argument("--l2", type=float, default=300.0, help="L2 penalty on the standardised features")
+    split = "the mushroom photos are split as champy train splits them; only the training and validation splits fit"
+    parser.add_argument("--min-per-class", type=int, default=15, help=f"as for champy train ({split})")
+    parser.add_argument("--no-other-class", action="store_true", help="as for champy train")
+    parser.add_argument("--seed", type=int, default=42, help="split seed, as for champy train")
     parser.add_argument(
         "--backbone",
         default="mobilenet_v2",

@@ -5,7 +5,8 @@ class folder of one repository for the negatives, one species for the mushrooms)
 are scored by a gate that never saw their source. The threshold is the highest one that rejects at
 most `max_mushrooms_rejected` of the mushroom photos by those out-of-fold scores; the file written
 records the rejection rate of every negative category measured the same way, so the app can say how
-often the gate is wrong.
+often the gate is wrong. The mushroom photos are the training and validation splits of the labelled folder
+(`gate_positives`): the test split the species models are measured on never fits the gate either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from champy.atomic import write_json
 from champy.data.labelled import IMAGE_SUFFIXES
 from champy.image_batch import load_images
 from champy.inference.gate import DEFAULT_GATE_BACKBONE, GateParams, gate_features, gate_input_size
+from champy.training.prepare import prepare
 
 NEGATIVES_TABLE = "negatives.csv"
 SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
@@ -148,6 +150,13 @@ def measure(
     return float(1.0 / (1.0 + np.exp(-threshold_logit))), figures
 
 
+def gate_positives(photos: pd.DataFrame, min_per_class: int, other_class: bool, seed: int) -> pd.DataFrame:
+    """The mushroom photos the gate is fitted on: the training and validation splits of a labelled folder as
+    `champy train` splits it with these settings; its test split stays unseen by the gate too."""
+    table = prepare(photos, min_per_class, other_class, seed).table
+    return table[table["split"].isin(["train", "val"])].reset_index(drop=True)
+
+
 def fit_gate(
     positives: pd.DataFrame,
     negatives: pd.DataFrame,
@@ -155,8 +164,10 @@ def fit_gate(
     backbone: str = DEFAULT_GATE_BACKBONE,
     l2: float = 300.0,
     max_mushrooms_rejected: float = 0.02,
+    fitted_on: str = "",
 ) -> dict:
-    """Fit the gate on mushroom photos (path, species) and non-mushroom photos (path, category, group); write `out`."""
+    """Fit the gate on mushroom photos (path, species) and non-mushroom photos (path, category, group); write `out`
+    (with `fitted_on`, which photos the mushrooms are)."""
     paths = list(positives["path"]) + list(negatives["path"])
     features = gate_features(load_images(paths, gate_input_size(backbone)), backbone).astype(np.float64)
     y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
@@ -173,6 +184,7 @@ def fit_gate(
         "intercept": params.intercept,
         "threshold": threshold,
         "l2": l2,
+        "fitted_on": fitted_on,
         "measured": figures,
     }
     write_json(out, report)
