@@ -34,7 +34,8 @@ from champy.inference.ensemble import Model
 from champy.inference.model import read_model_card, resolve_model_path
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
-from champy.safety.fit import leaving_out, siblings, trainer_split
+from champy.safety.fit import leaving_out, trainer_split
+from champy.safety.photos import siblings
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 NEW_SOURCES = SHARED_DIR / "data" / "photos_new_sources"

@@ -24,7 +24,7 @@ import pandas as pd
 
 from champy.atomic import write_text
 from champy.data.labelled import load_labelled
-from champy.data.sources import NEW_SOURCES_FOR_TESTING, photo_sources
+from champy.data.sources import NEW_SOURCES_FOR_TESTING, NEW_SOURCES_FOR_THRESHOLDS, photo_sources
 from champy.inference import load_model
 from champy.paths import SHARED_DIR
 from champy.training.config import TrainConfig
@@ -37,7 +37,7 @@ RECIPES = {
     "shipped": {},
     "source-robust": {
         "extra_other": (str(SHARED_DIR / "data" / "reference_photos"), str(SHARED_DIR / "data" / "photos_new_sources")),
-        "held_out_sources": NEW_SOURCES_FOR_TESTING,
+        "held_out_sources": NEW_SOURCES_FOR_TESTING + NEW_SOURCES_FOR_THRESHOLDS,
         "degrade_views": True,
         "source_balance": True,
     },

@@ -32,8 +32,9 @@ from champy.edibility import lookup
 from champy.inference import available_models, identify, load_model
 from champy.inference.ensemble import Model
 from champy.paths import DATA_DIR, SHARED_DIR
-from champy.safety.fit import leaving_out, siblings, trainer_split
+from champy.safety.fit import leaving_out, trainer_split
 from champy.safety.genera import dangerous_genera
+from champy.safety.photos import siblings
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"

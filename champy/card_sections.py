@@ -135,6 +135,30 @@ def over_splits_table(card: dict) -> str | None:
     return "\n".join(["| figure | mean ± sd (%) | lowest-highest (%) | of |", "|:--|--:|--:|:--|", *lines])
 
 
+def _share(value: float | None, of: int) -> str:
+    return "-" if value is None else f"{100 * value:.1f} % of {of}"
+
+
+def cross_source_table(card: dict) -> str | None:
+    """The card's figures per group of photo sources (`benchmarks/cross_source.py --card`) as a markdown table, same
+    sources beside new ones, each cell saying what it counts; None when the card has none."""
+    section = card.get("cross_source")
+    if not section:
+        return None
+    lines = []
+    for group, row in section["groups"].items():
+        lines.append(
+            f"| {group} | {row['photos']} | {_share(row['top1_known'], row['known_species_photos'])} | {row['low']} | "
+            f"{_share(row['low_wrong'], row['low'])} | {_share(row['other_species_low'], row['other_species_photos'])} "
+            f"| {row['dangerous_low']} of {row['dangerous_photos']} |"
+        )
+    header = (
+        "| photos | n | top-1 (photos of known species) | answers at low | low with the wrong species (of low answers) "
+        "| other species at low (of their photos) | deadly or poisonous at low |"
+    )
+    return "\n".join([header, "|:--|--:|--:|--:|--:|--:|--:|", *lines])
+
+
 def dangerous_confusions(card: dict) -> list[Confusion]:
     """Test photos of deadly or poisonous species named as an edible species, the worst first."""
     names = class_names(card)

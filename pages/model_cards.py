@@ -81,6 +81,14 @@ def show_evaluation(card: dict) -> None:
             "few, so this is how much the figures above move."
         )
         st.markdown(over_splits)
+    cross_source = sections.cross_source_table(card)
+    if cross_source:
+        st.markdown(
+            "**Photos from other sources.** The test split comes from the same collections as the training photos, "
+            "and each class comes mostly from one of them; these rows show how the answers hold on collections the "
+            f"model never learned from (measured by {support.as_text(card['cross_source']['measured_by'])})."
+        )
+        st.markdown(cross_source)
     calibration = sections.calibration_figure(card)
     if calibration is not None:
         st.markdown("**Calibration**: how far the shown confidence is from the share of answers that are right.")

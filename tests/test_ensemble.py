@@ -20,7 +20,8 @@ from champy.inference.ensemble import EnsembleModel, fuse
 from champy.models.card import ENSEMBLE_SUFFIX
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, Risk, assess_risk
-from champy.safety.fit import leaving_out, siblings
+from champy.safety.fit import leaving_out
+from champy.safety.photos import siblings
 from champy.safety.risk import member_dangers, with_member_dangers
 from champy.training.ensemble_fit import select_members
 

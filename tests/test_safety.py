@@ -24,8 +24,9 @@ from champy.inference.model import matching_profile
 from champy.models.card import card_path
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, assess_risk, profile_path, read_profile
-from champy.safety.fit import embed_photos, leaving_out, lookalike_references, siblings, validation_rows
+from champy.safety.fit import leaving_out, lookalike_references, validation_rows
 from champy.safety.genera import dangerous_genera
+from champy.safety.photos import embed_photos, siblings
 from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, model_key_of, write_profile
 
 CARD = json.loads((MODELS_DIR / "mobilenet_v2_species.json").read_text(encoding="utf-8"))

@@ -18,7 +18,8 @@ def _fit(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             raise ChampyError(f"not a folder: {folder}")
     model = load_model(args.model)
-    profile = fit_profile(model, args.photos, args.references)
+    new_sources = args.new_sources if args.new_sources and args.new_sources.is_dir() else None
+    profile = fit_profile(model, args.photos, args.references, new_sources)
     out = args.out or profile_path(model.path)
     write_profile(profile, out)
     limits = profile.thresholds
@@ -26,7 +27,9 @@ def _fit(args: argparse.Namespace) -> int:
         f"wrote {out}: {len(profile.validation)} validation answers, {len(profile.references)} look-alike "
         f"reference photos; alarms at deadly probability {limits.deadly_probability:.3f}, poisonous "
         f"{limits.poisonous_probability:.3f}, dangerous genus {limits.dangerous_genus_probability:.3f}, "
-        f"look-alike similarity {limits.lookalike_similarity:.3f}"
+        f"look-alike similarity {limits.lookalike_similarity:.3f}; vouch margin {limits.vouch_margin:.3f} over a "
+        f"bank of {len(profile.vouch.species) if profile.vouch else 0} photos"
+        + ("" if new_sources else f" (no folder {args.new_sources}: margin chosen without photos of other sources)")
     )
     return 0
 
@@ -49,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=DATA_DIR / "reference_photos",
         help="licensed reference photos (photos.csv with path and species)",
+    )
+    parser.add_argument(
+        "--new-sources",
+        type=Path,
+        default=SHARED_DIR / "data" / "photos_new_sources",
+        help="photos from other collections (only those outside the testing ones) for the vouch margin",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: models/<model>.safety.json")
     parser.set_defaults(func=_fit)

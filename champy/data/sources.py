@@ -11,8 +11,10 @@ import pandas as pd
 
 COMMONS = "Wikimedia Commons"
 NEW_SOURCES_FOR_TESTING = ("KBalint2003/GombaTura",)
-"""Collections of `../shared/data/photos_new_sources` that nothing is ever fitted on: the cross-source test. The
-others of that folder may fit models and thresholds (the folder is split by whole source, never by photo)."""
+"""Collections of `../shared/data/photos_new_sources` that nothing is ever fitted on: the cross-source test (the
+folder is split by whole source, never by photo)."""
+NEW_SOURCES_FOR_THRESHOLDS = ("hendersonreed/hendersonreed.github.io",)
+"""Collections of that folder that fit thresholds (the vouch margin) but never train a network; the others may."""
 
 
 def photo_sources(table: pd.DataFrame) -> pd.Series:

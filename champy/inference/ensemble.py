@@ -25,6 +25,7 @@ from champy.images import load_image
 from champy.inference.model import ChampyModel, Outputs, load_model, matching_profile
 from champy.models.card import model_name
 from champy.safety.risk import Risk, assess_risk, member_dangers, with_member_dangers
+from champy.safety.vouch import members_disagree
 
 PixelSet = dict[int, np.ndarray]
 """An ensemble's input: one pixel batch per member input size."""
@@ -158,7 +159,10 @@ class EnsembleModel:
                 if verdict == "mushroom"
                 else member.risk(answer, verdict, part)
             )
-        return with_member_dangers(own, members)
+        risk = with_member_dangers(own, members)
+        names = [label["name"] for label in self.labels]
+        doubt = members_disagree(out.members.mean(axis=1), names, self.other_index) if risk.level == "low" else None
+        return Risk("uncertain", risk.deadly_probability, risk.poisonous_probability, [doubt]) if doubt else risk
 
     def run(self, pixels: PixelSet, class_index: int | None = None, explain: bool = True, with_features: bool = False):
         """As `ChampyModel.run`: (probabilities, gate features, Grad-CAM maps[, embeddings])."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +18,12 @@ import pandas as pd
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError
-from champy.evaluation.calibration import apply_temperature
 from champy.inference.ensemble import Model
-from champy.paths import PROJECT_ROOT
 from champy.safety.genera import dangerous_genera
+from champy.safety.photos import Embedded, embed_photos, shown_path
 from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer, model_key_of
 from champy.safety.risk import SAFE_STATUSES
+from champy.safety.vouch_fit import choose_margin, fit_bank, fit_photos
 from champy.training.prepare import PreparedData, prepare
 
 TOXIC = ("deadly", "poisonous")
@@ -32,27 +31,6 @@ SIMILARITY_FALSE_ALARMS = 0.025
 """The look-alike alarm may ring on at most this share of validation photos of safe species."""
 PROBABILITY_FALSE_ALARMS = 0.10
 """The probability and genus routes may ring on at most this share of validation photos of safe species."""
-
-
-@dataclass
-class Embedded:
-    """Calibrated probabilities and embeddings of a list of photos."""
-
-    probs: np.ndarray
-    embeddings: np.ndarray
-
-
-def embed_photos(model: Model, paths: list[str], batch_size: int = 16) -> Embedded:
-    """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
-    probs, embeddings = [], []
-    for start in range(0, len(paths), batch_size):
-        pixels = model.load_pixels(paths[start : start + batch_size])
-        raw, _, _, features = model.run(pixels, explain=False, with_features=True)
-        probs.append(apply_temperature(raw, model.temperature))
-        embeddings.append(features)
-    if not probs:
-        return Embedded(np.zeros((0, len(model.labels))), np.zeros((0, 0)))
-    return Embedded(np.concatenate(probs), np.concatenate(embeddings))
 
 
 def trainer_split(model: Model, photos_dir: Path) -> PreparedData:
@@ -138,21 +116,24 @@ def choose_thresholds(
     return thresholds, how
 
 
-def _shown_path(path: str) -> str:
-    """A path relative to the project when it lies inside it (cards and profiles carry no machine paths)."""
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else resolved.name
-
-
-def fit_profile(model: Model, photos_dir: Path, references_dir: Path) -> SafetyProfile:
-    """The safety profile of `model` from its validation photos and the reference photos."""
+def fit_profile(model: Model, photos_dir: Path, references_dir: Path, new_sources: Path | None = None) -> SafetyProfile:
+    """The safety profile of `model` from its validation photos and the reference photos, with its vouch bank and
+    margin (`champy.safety.vouch_fit`; `new_sources`: the folder of photos from other collections, or None)."""
     val_rows = validation_rows(model, photos_dir)
     if val_rows.empty:
         raise ChampyError(f"no validation photo of {model.name} in {photos_dir}")
+    every_reference = load_labelled(references_dir, "species")
     refs = lookalike_references(model, references_dir)
     val = embed_photos(model, list(val_rows["path"]))
     bank = embed_photos(model, list(refs["path"]))
     thresholds, how = choose_thresholds(model, val, list(val_rows["species"]), bank.embeddings)
+    vouch = fit_bank(model, trainer_split(model, photos_dir), every_reference)
+    fitted = choose_margin(model, vouch, fit_photos(val_rows, new_sources, every_reference), every_reference)
+    how["vouch_margin"] = (
+        f"above the margin of all {fitted.wrong} confident wrong answers (networks agreeing) among the validation "
+        f"photos, {'the fitting collections of ' + new_sources.name + ', ' if new_sources else ''}and the reference "
+        f"photos (author held out); {fitted.right_kept} of {fitted.right} confident right answers there clear it"
+    )
     answers = val.probs.argmax(axis=1)
     return SafetyProfile(
         model=model.name,
@@ -161,18 +142,20 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path) -> SafetyP
         model_key=model_key_of(model.card),
         fitted_on=(
             f"validation split of {photos_dir.name} ({len(val_rows)} photos, split seed and settings from the "
-            f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species"
+            f"card); {len(refs)} reference photos of {refs['species'].nunique()} deadly or poisonous species; "
+            f"vouch bank of {len(vouch.species)} photos"
         ),
-        thresholds=thresholds,
+        thresholds=dataclasses.replace(thresholds, vouch_margin=fitted.margin),
         validation=tuple(
             ValidationAnswer(int(a), round(float(p[a]), 5), str(s))
             for a, p, s in zip(answers, val.probs, val_rows["species"])
         ),
         references=tuple(
-            ReferencePhoto(str(s), _shown_path(p), tuple(float(x) for x in e))
+            ReferencePhoto(str(s), shown_path(p), tuple(float(x) for x in e))
             for s, p, e in zip(refs["species"], refs["path"], bank.embeddings)
         ),
         how_chosen=how,
+        vouch=vouch,
     )
 
 
@@ -180,26 +163,18 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path) -> SafetyP
 def leaving_out(model: Model, photos: list[str | Path]) -> Iterator[None]:
     """While the block runs, the model's look-alike bank (and an ensemble's members') lacks `photos`, so a reference
     photo is never compared with itself, nor with its siblings (pass those too), when it is used as a test photo."""
-    shown = {_shown_path(str(photo)) for photo in photos}
+    shown = {shown_path(str(photo)) for photo in photos}
     models = [model, *getattr(model, "members", [])]
     saved = [m.safety for m in models]
     for m in models:
         if m.safety is not None:
             m.safety = dataclasses.replace(
-                m.safety, references=tuple(r for r in m.safety.references if r.path not in shown)
+                m.safety,
+                references=tuple(r for r in m.safety.references if r.path not in shown),
+                vouch=m.safety.vouch.without(shown) if m.safety.vouch is not None else None,
             )
     try:
         yield
     finally:
         for m, profile in zip(models, saved):
             m.safety = profile
-
-
-def siblings(references: pd.DataFrame, path: str, by: str) -> list[str]:
-    """The reference photos held out with `path`: those of its species by the same author (`by="author"`, the same
-    outing or specimen) or every photo of its species (`by="species"`)."""
-    row = references[references["path"] == path].iloc[0]
-    same = references["species"] == row["species"]
-    if by == "author":
-        same &= references["author"] == row["author"]
-    return list(references.loc[same, "path"])

@@ -1,15 +1,16 @@
 """A model's safety profile (`models/<model>.safety.json`): what the risk assessment learned on held-out photos.
 
 It holds the thresholds of each risk route, the model's answers on its validation photos (to read its known
-confusions), and the embeddings of licensed reference photos of dangerous look-alikes the model has no class for.
-`champy fit-safety` writes it; `champy.safety.risk` reads it.
+confusions), and the embeddings of licensed reference photos of dangerous look-alikes the model has no class for;
+beside it, `models/<model>.vouch.npz` holds the photos a "low" level is vouched against (`champy.safety.vouch`).
+`champy fit-safety` writes both; `champy.safety.risk` reads them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from champy.atomic import write_text
 from champy.errors import ChampyError
 from champy.models.card import model_name
+from champy.safety.vouch import VouchBank, bank_path
 
 SUFFIX = ".safety.json"
 
@@ -29,6 +31,9 @@ class Thresholds:
     poisonous_probability: float = 0.05
     dangerous_genus_probability: float = 0.10
     lookalike_similarity: float = 0.7
+    vouch_margin: float = 0.1
+    """How much closer a photo must be to the answered species' photos than to any species without a class
+    (`champy.safety.vouch`) for "low"."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class SafetyProfile:
     model_created: str = ""
     model_key: str = ""
     """`model_key_of` the card it was fitted for."""
+    vouch: VouchBank | None = field(default=None, compare=False, repr=False)
+    """The photos "low" is vouched against (`models/<model>.vouch.npz`, beside the profile)."""
 
     def mismatch(self, card: dict, embedding_size: int) -> str | None:
         """Why this profile does not belong to the model with `card` and embeddings of `embedding_size` (another
@@ -94,6 +101,10 @@ class SafetyProfile:
         bank = self.reference_matrix()
         if bank.shape[1] != embedding_size:
             return f"its look-alike bank holds embeddings of {bank.shape[1]} values, the model's have {embedding_size}"
+        if self.vouch is None:
+            return "it has no vouch bank"
+        if self.vouch.embeddings.shape[1] != embedding_size:
+            return f"its vouch bank holds embeddings of {self.vouch.embeddings.shape[1]} values, not {embedding_size}"
         return None
 
     def reference_matrix(self) -> np.ndarray:
@@ -104,7 +115,8 @@ class SafetyProfile:
 
     def to_json(self) -> str:
         """JSON with one line per validation answer and per reference photo (diffs stay readable)."""
-        data = asdict(self)
+        data = asdict(replace(self, vouch=None))
+        del data["vouch"]
         for ref in data["references"]:
             ref["embedding"] = [round(float(x), 5) for x in ref["embedding"]]
         parts = []
@@ -176,6 +188,7 @@ def read_profile(path: Path) -> SafetyProfile | None:
             labels=tuple(data["labels"]),
             model_created=str(data["model_created"]),
             model_key=str(data["model_key"]),
+            vouch=VouchBank.load(bank_path(path)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ChampyError(f"cannot read the safety profile {path}: {exc}") from exc
@@ -185,5 +198,7 @@ def read_profile(path: Path) -> SafetyProfile | None:
 
 
 def write_profile(profile: SafetyProfile, path: Path) -> None:
-    """Write the profile atomically."""
+    """Write the profile and its vouch bank atomically."""
+    if profile.vouch is not None:
+        profile.vouch.save(bank_path(path))
     write_text(path, profile.to_json())

@@ -26,6 +26,7 @@ from champy.edibility import lookup
 from champy.edibility.advice import named
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds
+from champy.safety.vouch import vouch_doubt
 
 log = logging.getLogger(__name__)
 LEVELS = ("deadly", "poisonous", "uncertain", "low")
@@ -223,14 +224,17 @@ def _rejected_photo(
 
 def _without_danger(
     probs: np.ndarray,
-    names: list[str],
-    known: list[int],
+    labels: list[dict],
     other_index: int | None,
     verdict: str,
+    embeddings: np.ndarray | None,
     profile: SafetyProfile | None,
     findings: _Findings,
 ) -> Risk:
-    """ "low" for a confident identification of a species with edibility data and a safety profile, else "uncertain"."""
+    """ "low" for a confident identification of a species with edibility data that Champy can vouch for
+    (`champy.safety.vouch`) under a safety profile, else "uncertain"."""
+    names = [label["name"] for label in labels]
+    known = [i for i in range(len(names)) if i != other_index]
     top = known[int(np.argmax(probs[known]))] if known else 0
     confidence = float(probs[top])
     other = float(probs[other_index]) if other_index is not None else 0.0
@@ -246,8 +250,13 @@ def _without_danger(
     elif status not in SAFE_STATUSES:
         reason = f"No edibility data for {names[top]}."
     else:
-        reason = f"Confident identification of {named(names[top])} ({status}); no check found a dangerous alternative."
-        return Risk("low", findings.deadly, findings.poisonous, [reason])
+        doubt = vouch_doubt(embeddings, names[top], labels, profile.vouch, profile.thresholds.vouch_margin)
+        if doubt is None:
+            reason = (
+                f"Confident identification of {named(names[top])} ({status}); no check found a dangerous alternative."
+            )
+            return Risk("low", findings.deadly, findings.poisonous, [reason])
+        reason = doubt
     return Risk("uncertain", findings.deadly, findings.poisonous, [reason])
 
 
@@ -280,7 +289,7 @@ def assess_risk(
     _genus_route(probs, labels, known, limits, findings)
     if known and verdict == "mushroom":
         _table_route(names[known[int(np.argmax(probs[known]))]], findings)
-    return _danger(findings) or _without_danger(probs, names, known, other_index, verdict, profile, findings)
+    return _danger(findings) or _without_danger(probs, labels, other_index, verdict, embeddings, profile, findings)
 
 
 def _danger(findings: _Findings) -> Risk | None:

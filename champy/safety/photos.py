@@ -1,0 +1,51 @@
+"""Photos through a model for fitting and measuring the safety rules: probabilities and embeddings, the paths
+recorded for them, and which reference photos are held out together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from champy.evaluation.calibration import apply_temperature
+from champy.inference.ensemble import Model
+from champy.paths import PROJECT_ROOT
+
+
+@dataclass
+class Embedded:
+    """Calibrated probabilities and embeddings of a list of photos."""
+
+    probs: np.ndarray
+    embeddings: np.ndarray
+
+
+def embed_photos(model: Model, paths: list[str], batch_size: int = 16) -> Embedded:
+    """Run the model on photos (decoded as for identification): calibrated probabilities and embeddings."""
+    probs, embeddings = [], []
+    for start in range(0, len(paths), batch_size):
+        pixels = model.load_pixels(paths[start : start + batch_size])
+        raw, _, _, features = model.run(pixels, explain=False, with_features=True)
+        probs.append(apply_temperature(raw, model.temperature))
+        embeddings.append(features)
+    if not probs:
+        return Embedded(np.zeros((0, len(model.labels))), np.zeros((0, 0)))
+    return Embedded(np.concatenate(probs), np.concatenate(embeddings))
+
+
+def shown_path(path: str) -> str:
+    """A path relative to the project when it lies inside it (cards and profiles carry no machine paths)."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else resolved.name
+
+
+def siblings(references: pd.DataFrame, path: str, by: str) -> list[str]:
+    """The reference photos held out with `path`: those of its species by the same author (`by="author"`, the same
+    outing or specimen) or every photo of its species (`by="species"`)."""
+    row = references[references["path"] == path].iloc[0]
+    same = references["species"] == row["species"]
+    if by == "author":
+        same &= references["author"] == row["author"]
+    return list(references.loc[same, "path"])

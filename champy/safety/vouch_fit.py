@@ -1,0 +1,89 @@
+"""Fit what a "low" level is vouched against (`champy.safety.vouch`): the bank of photos and the margin.
+
+The bank: up to `CLASS_PHOTOS` training photos of each class, every "other fungi" training photo and every licensed
+reference photo (embeddings, species and path). The margin is chosen on photos from sources other than the test's:
+the model's validation photos, the collections of `../shared/data/photos_new_sources` kept for it
+(`champy.data.sources.NEW_SOURCES_FOR_THRESHOLDS`, which no network trains on) and the reference photos, each with
+its species' photos by the same author left out of the bank. Among those, every confident answer (more likely than
+not, more than "other fungi", and for an ensemble agreed by its networks) naming the wrong species must fall below
+the margin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from champy.data.labelled import load_labelled
+from champy.data.sources import NEW_SOURCES_FOR_THRESHOLDS, photo_sources
+from champy.inference.ensemble import Model
+from champy.safety.photos import embed_photos, shown_path, siblings
+from champy.safety.risk import LOW_CONFIDENCE
+from champy.safety.vouch import VouchBank, evidence
+from champy.training.prepare import PreparedData
+
+CLASS_PHOTOS = 40
+"""Training photos kept per class in the bank (chosen by a hash of their path): enough for the nearest three."""
+MARGIN_RANGE = (0.0, 0.5)
+
+
+def _sample(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
+    order = rows["path"].map(lambda p: hashlib.sha256(Path(p).name.encode()).hexdigest())
+    return rows.assign(order=order).sort_values("order").head(limit).drop(columns="order")
+
+
+def fit_bank(model: Model, split: PreparedData, references: pd.DataFrame) -> VouchBank:
+    """The bank from the model's training split and the reference photos."""
+    train = split.rows("train")
+    own = [_sample(rows, CLASS_PHOTOS) for index, rows in train.groupby("label_index") if index != split.other_index]
+    others = train[train["label_index"] == split.other_index] if split.other_index is not None else train.iloc[:0]
+    rows = pd.concat([*own, others, references], ignore_index=True)
+    embedded = embed_photos(model, list(rows["path"]))
+    return VouchBank(embedded.embeddings, tuple(rows["species"]), tuple(shown_path(p) for p in rows["path"]))
+
+
+def fit_photos(validation: pd.DataFrame, new_sources: Path | None, references: pd.DataFrame) -> pd.DataFrame:
+    """The photos the margin is chosen on (path, species, and `held` for reference photos: the author's)."""
+    parts = [validation[["path", "species"]], references[["path", "species"]].assign(held=True)]
+    if new_sources is not None:
+        table = load_labelled(new_sources, "species")
+        fitting = table[photo_sources(table).isin(NEW_SOURCES_FOR_THRESHOLDS).to_numpy()]
+        parts.append(fitting[["path", "species"]])
+    return pd.concat(parts, ignore_index=True).fillna({"held": False})
+
+
+@dataclass
+class MarginFit:
+    margin: float
+    wrong: int
+    """Confident wrong answers among the fitting photos (each below the margin)."""
+    right_kept: int
+    right: int
+    """Confident right answers among the fitting photos, and how many of them clear the margin."""
+
+
+def choose_margin(model: Model, bank: VouchBank, photos: pd.DataFrame, references: pd.DataFrame) -> MarginFit:
+    """The smallest margin that no confident wrong answer among `photos` reaches."""
+    names = [label["name"] for label in model.labels]
+    classes = {name for i, name in enumerate(names) if i != model.other_index}
+    known = [i for i in range(len(names)) if i != model.other_index]
+    embedded = embed_photos(model, list(photos["path"]))
+    _, members = model.predict_with_members(list(photos["path"]))
+    wrong, right = [], []
+    for row, (probs, embedding) in enumerate(zip(embedded.probs, embedded.embeddings)):
+        top = known[int(np.argmax(probs[known]))]
+        other = probs[model.other_index] if model.other_index is not None else 0.0
+        agreed = members is None or len({known[int(np.argmax(m[row][known]))] for m in members}) == 1
+        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed:
+            continue
+        path, species = photos["path"].iloc[row], photos["species"].iloc[row]
+        held = siblings(references, path, "author") if photos["held"].iloc[row] else []
+        found = evidence(embedding, names[top], bank.without({shown_path(p) for p in held}), classes)
+        if found is not None:
+            (right if names[top] == species else wrong).append(found.margin)
+    margin = float(np.clip(max(wrong, default=0.0) + 0.005, *MARGIN_RANGE))
+    return MarginFit(round(margin, 4), len(wrong), sum(m >= margin for m in right), len(right))
