@@ -13,6 +13,8 @@ import pytest
 from locations import FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
 
 from champy.data.labelled import load_labelled
+from champy.inference import identify
+from champy.inference.ensemble import Model
 from champy.inference.model import DEFAULT_MODEL, read_model_card
 from champy.training.prepare import prepare
 
@@ -36,6 +38,16 @@ def held_out_photos(species: str, n: int) -> list[str]:
     rows = default_split()
     rows = rows[(rows["split"] == "test") & (rows["label"] == species)]
     return sorted(rows["path"])[:n]
+
+
+def first_low_photo(model: Model) -> tuple[str, str]:
+    """The first test-split photo (in a stable order) that `model` answers at level "low", and its species."""
+    rows = default_split()
+    rows = rows[(rows["split"] == "test") & (rows["label_index"] != rows["label_index"].max())]
+    for path, species in sorted(zip(rows["path"], rows["species"])):
+        if identify(path, model, explain=False).risk.level == "low":
+            return path, species
+    raise AssertionError(f"{model.name} answers no test photo at level low")
 
 
 def unseen_species_photos(n: int) -> list[str]:

@@ -1,4 +1,5 @@
-"""Grad-CAM works for every backbone in the registry on a saved and reloaded `.h5`."""
+"""Grad-CAM works for every backbone in the registry on a saved and reloaded `.h5`, in TensorFlow and in NumPy from
+the head's weights (what the compiled path draws)."""
 
 import json
 import warnings
@@ -8,7 +9,8 @@ import pytest
 from helpers import held_out_photos
 
 from champy.images import load_model_input
-from champy.inference.model import ChampyModel
+from champy.inference.head import DenseHead
+from champy.inference.keras_model import KerasModel, head_arrays
 from champy.models.factory import create_model, inference_model
 from champy.models.registry import get_backbone, list_backbones
 from champy.models.storage import load_keras_model, save_model
@@ -28,7 +30,7 @@ def test_gradcam_after_reload(name, tmp_path):
         "backbone": name,
     }
     path.with_suffix(".json").write_text(json.dumps(card))
-    model = ChampyModel(path, load_keras_model(path), card)
+    model = KerasModel(path, load_keras_model(path), card)
     pixels = load_model_input(held_out_photos("Amanita muscaria", 1)[0], size)[None]
     probs, gate_input, cam = model.run(pixels, class_index=1)
     conv = model.keras_model.get_layer(get_backbone(name).last_conv_layer).output.shape
@@ -36,3 +38,5 @@ def test_gradcam_after_reload(name, tmp_path):
     assert np.isfinite(cam).all() and cam.min() >= 0.0 and cam.max() <= 1.0 + 1e-6
     np.testing.assert_allclose(probs, model.forward(pixels), atol=1e-5)
     assert gate_input.shape == (1, 1280) and not model.shares_gate_trunk
+    head = DenseHead.from_arrays(head_arrays(model.keras_model, model.conv_name))
+    np.testing.assert_allclose(head.grad_cam(model._pass(pixels)[0], np.array([1])), cam, atol=1e-3)

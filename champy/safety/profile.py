@@ -169,8 +169,9 @@ def _problem(data: dict) -> str | None:
 
 
 def read_profile(path: Path) -> SafetyProfile | None:
-    """The profile at `path`, or None when the model has none; ChampyError when it is unreadable or incomplete
-    (every threshold, validation answers and reference photos are required: nothing is filled with defaults)."""
+    """The profile at `path` with its vouch bank, or None when the model has none; ChampyError when either is
+    unreadable or incomplete (every threshold, validation answers, reference photos and the bank are required:
+    nothing is filled with defaults)."""
     if not path.is_file():
         return None
     try:
@@ -188,13 +189,12 @@ def read_profile(path: Path) -> SafetyProfile | None:
             labels=tuple(data["labels"]),
             model_created=str(data["model_created"]),
             model_key=str(data["model_key"]),
-            vouch=VouchBank.load(bank_path(path)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ChampyError(f"cannot read the safety profile {path}: {exc}") from exc
     if problem:
         raise ChampyError(f"cannot use the safety profile {path}: {problem}")
-    return profile
+    return replace(profile, vouch=VouchBank.load(bank_path(path)))
 
 
 def write_profile(profile: SafetyProfile, path: Path) -> None:
