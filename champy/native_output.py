@@ -21,3 +21,13 @@ def native_stderr_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its native start-up chatter (absl, oneDNN, CUDA probing) kept off stderr."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_silenced():
+        import tensorflow as tf
+
+        if "TF_CONFIG" not in os.environ:  # multi-worker training must set up its collectives before the first op
+            tf.constant(0.0) + 1.0  # first op: device and oneDNN initialisation also log natively

@@ -107,11 +107,9 @@ def photos_digest(photos: list[bytes]) -> str:
 
 @st.cache_resource(show_spinner="Loading the model…")
 def cached_model(name: str):
-    """The model `name`, loaded once per server process; its forward pass is compiled for the CPU in the background
-    (it answers in TensorFlow meanwhile)."""
-    model = load_model(name)
-    threading.Thread(target=model.compile, name=f"compile {name}", daemon=True).start()
-    return model
+    """The model `name`, loaded once per server process: from its compiled form without TensorFlow, compiled first
+    (with TensorFlow, once per machine) when the cache lacks it (`champy.inference.load_model`)."""
+    return load_model(name)
 
 
 def identification_bytes(result: Identification) -> int:
@@ -290,15 +288,12 @@ def photo_caption(row: pd.Series) -> str:
 
 
 def _warm_up(model_name: str) -> None:
-    """Load `model_name` and identify one plain photo with it, then again once its compiled forward pass is ready,
-    so the first upload finds the network ready, and later ones the fast one."""
+    """Load `model_name` (compiling it first if the cache lacks it) and identify one plain photo with it, so the
+    first upload finds the network ready."""
     photo = io.BytesIO()
     Image.new("RGB", (320, 320), (128, 96, 64)).save(photo, format="JPEG")
     try:
-        model = cached_model(model_name)
-        identify_specimen([io.BytesIO(photo.getvalue())], model, top_k=1, explain=True)
-        if model.compile():
-            identify_specimen([io.BytesIO(photo.getvalue())], model, top_k=1, explain=True)
+        identify_specimen([io.BytesIO(photo.getvalue())], cached_model(model_name), top_k=1, explain=True)
     except ChampyError:
         return  # a broken model is reported to the user when they choose it, not here
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from champy.errors import ChampyError
-from champy.native_output import native_stderr_silenced
+from champy.native_output import import_tensorflow_quietly
 
 COMMAND_MODULES = (
     "champy.cli.train",
@@ -27,6 +26,8 @@ COMMAND_MODULES = (
     "champy.cli.gbif",
     "champy.cli.dataset",
 )
+LIGHT_COMMANDS = {"predict": "champy.cli.predict", "compile": "champy.cli.compile"}
+"""Sub-commands that need no TensorFlow once the models are compiled: parsed with their own module alone."""
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
@@ -47,29 +48,22 @@ class ChampyArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every sub-command registered."""
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser with the sub-commands of `modules` registered (default: every one)."""
     parser = ChampyArgumentParser(prog="champy", description="Mushroom identification from photos.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its native start-up chatter (absl, oneDNN, CUDA probing) kept off stderr."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_stderr_silenced():
-        import tensorflow as tf
-
-        if "TF_CONFIG" not in os.environ:  # multi-worker training must set up its collectives before the first op
-            tf.constant(0.0) + 1.0  # first op: device and oneDNN initialisation also log natively
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
-    import_tensorflow_quietly()  # the registry behind several commands imports Keras at start-up
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    light = LIGHT_COMMANDS.get(argv[0]) if argv else None
+    if light is None:
+        import_tensorflow_quietly()  # the registry behind several commands imports Keras at start-up
+    args = build_parser((light,) if light else COMMAND_MODULES).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ChampyError, OSError) as exc:  # OSError: a full disk, a read-only folder, a missing file...

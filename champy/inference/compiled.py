@@ -1,37 +1,52 @@
-"""A model's convolutional layers compiled for the CPU with TensorFlow Lite (XNNPACK kernels), cached on disk.
+"""A model's forward pass compiled for the CPU (a TensorFlow Lite flatbuffer, XNNPACK kernels), cached on disk and
+run by the LiteRT runtime (`ai-edge-litert`) without TensorFlow.
 
-For one photo, TensorFlow's graph executor spends much of a pass on per-operation overhead; the same layers
-converted to a TensorFlow Lite flatbuffer run about twice as fast on the CPU (`benchmarks/predict.py` measures both
-in one run). The forward pass is compiled (the last convolutional maps, the gate's pooled ImageNet features and the
-class probabilities); Grad-CAM's gradient stays in TensorFlow on those maps, so an answer differs from the
-uncompiled one by float rounding only (`tests/test_compiled.py`).
+The flatbuffer computes the last convolutional maps and, in one vector per photo, the gate's pooled ImageNet features
+and the class probabilities. Beside it, a small `.head.npz` holds the head's dense weights (Grad-CAM in NumPy,
+`champy.inference.head`), which gate network the model reads and that network's weights' digest. Together they are
+all `identify` needs: a model whose compiled form is in the cache and current loads without TensorFlow.
 
-Compiling takes a few seconds per network, so the flatbuffer is kept in `$CHAMPY_COMPILED_CACHE` (default
-`~/.cache/champy/compiled`), named by a digest of everything it was built from (the model file, the gate's ImageNet
-weights, the TensorFlow version); a changed model never meets a stale flatbuffer.
+Compiling takes TensorFlow and a few seconds per network, so both files are kept in `$CHAMPY_COMPILED_CACHE`
+(default `~/.cache/champy/compiled`), named by a digest of the model file, its card, the TensorFlow version that
+converted it and `FORMAT`; the gate weights' digest is checked when they are read. A changed model never meets a
+stale flatbuffer. They are built at first use rather than shipped in `models/`: they would add about 25 MB per
+network to the repository beside the `.h5` files (the models of record), and go stale with every retrained model or
+TensorFlow upgrade, whereas building them takes about 10 s per network, once per machine.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
+import io
 import logging
 import os
 import threading
-import warnings
+import time
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from champy.atomic import write_bytes
+from champy.inference.head import DenseHead
+from champy.models.card import card_path
 from champy.native_output import native_stderr_silenced
+from champy.paths import IMAGENET_WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "CHAMPY_COMPILED_CACHE"
-FORMAT = "champy-forward-1"
-"""Changes whenever what a flatbuffer computes changes, so older ones are never read."""
+FORMAT = "champy-forward-2"
+"""Changes whenever what a flatbuffer or its head file holds changes, so older ones are never read."""
+STALE_PART_S = 600
+"""A `.part` file this old in the cache was left by a killed write (a write takes well under a second)."""
+Build = Callable[[], tuple[bytes, dict[str, np.ndarray]]]
+"""Builds a compiled form: the flatbuffer, and the head's arrays with `gate_backbone`, `gate_weights` and `params`."""
 
 
 def cache_dir() -> Path:
@@ -40,14 +55,51 @@ def cache_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "champy" / "compiled"
 
 
+def tensorflow_version() -> str:
+    """The installed TensorFlow's version, read without importing it ("none" without TensorFlow)."""
+    try:
+        return metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def build_digest(sources: list[Path]) -> str:
     """A digest of the files a flatbuffer is built from, the TensorFlow version and the format."""
-    digest = hashlib.sha256(f"{FORMAT} {tf.__version__}".encode())
+    digest = hashlib.sha256(f"{FORMAT} {tensorflow_version()}".encode())
     for source in sources:
-        with open(source, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(file_digest(source).encode())
     return digest.hexdigest()[:24]
+
+
+def model_digest(model_path: Path) -> str:
+    """The digest naming a model's compiled form: its network file and its card."""
+    return build_digest([model_path, card_path(model_path)])
+
+
+@lru_cache(maxsize=8)
+def remove_stale_parts(folder: Path) -> list[Path]:
+    """Delete the `.part` files a killed compile left in `folder` (older than `STALE_PART_S`), once per process;
+    returns what was removed."""
+    removed = []
+    for part in folder.glob(".*.part"):
+        try:
+            if time.time() - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+                removed.append(part)
+        except OSError:  # another process removed or renamed it meanwhile
+            continue
+    if removed:
+        log.info("removed %d unfinished file(s) from %s", len(removed), folder)
+    return removed
 
 
 _CONVERTING = threading.Lock()
@@ -61,34 +113,76 @@ def _no_conversion_at_exit() -> None:
     _CONVERTING.acquire(timeout=300)
 
 
-def compile_forward(function: tf.types.experimental.GenericFunction, network: tf.Module) -> bytes:
-    """Convert a `tf.function` with one input signature that runs `network` to a flatbuffer. The function returns
-    two tensors told apart by their rank: feature maps (batch, height, width, channels) and one vector per photo."""
+def compile_forward(function, network) -> bytes:
+    """Convert a `tf.function` with one input signature that runs `network` (a `tf.Module`) to a flatbuffer. The
+    function returns two tensors told apart by their rank: feature maps (batch, height, width, channels) and one
+    vector per photo."""
+    import tensorflow as tf
+
     with _CONVERTING:
         converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], network)
         return converter.convert()
 
 
-def load_compiled(name: str, digest: str, build: Callable[[], bytes] | None) -> CompiledForward | None:
-    """The compiled forward pass `<name>-<digest>` from the cache, else built by `build` and cached (atomically);
-    None without `build`, or when building fails (the model then runs in TensorFlow). A cached flatbuffer that does
-    not load is replaced."""
+@dataclass(frozen=True)
+class Compiled:
+    """A model's compiled form: the forward pass, its head for Grad-CAM, the gate network it reads and its size."""
+
+    forward: CompiledForward
+    head: DenseHead
+    gate_backbone: str
+    params: int
+
+    @property
+    def embedding_size(self) -> int:
+        """The channels of the last convolutional maps."""
+        return self.forward.channels
+
+
+def _head_file(flatbuffer: Path) -> Path:
+    return flatbuffer.with_suffix(".head.npz")
+
+
+def _read(path: Path) -> Compiled:
+    """The compiled form at `path` (and its head file); `ValueError` when its gate weights changed since."""
+    with np.load(_head_file(path), allow_pickle=False) as stored:
+        named = dict(stored)
+    gate_weights = IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])
+    if file_digest(gate_weights) != str(named["gate_sha256"]):
+        raise ValueError(f"{gate_weights.name} changed since it was compiled")
+    return _compiled(path.read_bytes(), named)
+
+
+def _compiled(flatbuffer: bytes, named: dict[str, np.ndarray]) -> Compiled:
+    """A compiled form from its flatbuffer and its head file's arrays."""
+    head = DenseHead.from_arrays(named)
+    return Compiled(CompiledForward(flatbuffer), head, str(named["gate_backbone"]), int(named["params"]))
+
+
+def load_compiled(name: str, digest: str, build: Build | None) -> Compiled | None:
+    """The compiled form `<name>-<digest>` from the cache, else built by `build` and cached (atomically, the head file
+    first); None without `build`, or when building fails (the model then runs in TensorFlow). A cached form that does
+    not load, or whose gate weights changed, is replaced."""
+    remove_stale_parts(cache_dir())
     path = cache_dir() / f"{name}-{digest}.tflite"
     try:
-        return CompiledForward(path.read_bytes())
+        return _read(path)
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as exc:
         log.warning("ignoring the compiled %s: %s", path, exc)
     if build is None:
         return None
     try:
-        flatbuffer = build()
-        compiled = CompiledForward(flatbuffer)
+        flatbuffer, named = build()
+        compiled = _compiled(flatbuffer, named)
     except Exception as exc:  # the converter raises its own error types; the TensorFlow path still answers
         log.warning("cannot compile %s (it runs in TensorFlow): %s", name, exc)
         return None
     try:
+        arrays = io.BytesIO()
+        np.savez(arrays, **named, gate_sha256=file_digest(IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])))
+        write_bytes(_head_file(path), arrays.getvalue())
         write_bytes(path, flatbuffer)
     except OSError as exc:  # a read-only home still gets the speed, just not across restarts
         log.warning("cannot cache the compiled %s in %s: %s", name, path.parent, exc)
@@ -96,14 +190,14 @@ def load_compiled(name: str, digest: str, build: Callable[[], bytes] | None) -> 
 
 
 _DELEGATE_LINE_SHOWN = threading.Event()
-"""Set once TensorFlow Lite has printed (to /dev/null) its one-line notice, once per process, of the CPU delegate."""
+"""Set once LiteRT has printed (to /dev/null) its one-line notice, once per process, of the CPU delegate."""
 _FIRST_ALLOCATION = threading.Lock()
 """One thread at a time silences stderr: two at once would restore each other's silenced copy."""
 
 
-def _allocate(interpreter: tf.lite.Interpreter) -> None:
-    """Allocate an interpreter's tensors; the first time in the process, with native stderr silenced (TensorFlow Lite
-    prints "Created TensorFlow Lite XNNPACK delegate for CPU." then, which would mix into a CLI's error output)."""
+def _allocate(interpreter: Interpreter) -> None:
+    """Allocate an interpreter's tensors; the first time in the process, with native stderr silenced (LiteRT prints
+    "Created TensorFlow Lite XNNPACK delegate for CPU." then, which would mix into a CLI's error output)."""
     if not _DELEGATE_LINE_SHOWN.is_set():
         with _FIRST_ALLOCATION:
             if not _DELEGATE_LINE_SHOWN.is_set():
@@ -115,16 +209,15 @@ def _allocate(interpreter: tf.lite.Interpreter) -> None:
 
 
 class CompiledForward:
-    """A TensorFlow Lite interpreter over one compiled forward pass. Not thread-safe: one call at a time
-    (`ChampyModel.run` holds its lock)."""
+    """A LiteRT interpreter over one compiled forward pass. Not thread-safe: one call at a time (`ChampyModel.run`
+    holds its lock)."""
 
     def __init__(self, flatbuffer: bytes, threads: int = 2) -> None:
-        with warnings.catch_warnings():  # tf.lite.Interpreter announces its move to another package
-            warnings.simplefilter("ignore")
-            self._interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=threads)
+        self._interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
-        outputs = {len(detail["shape"]): detail["index"] for detail in self._interpreter.get_output_details()}
-        self._maps, self._vectors = outputs[4], outputs[2]
+        details = {len(detail["shape"]): detail for detail in self._interpreter.get_output_details()}
+        self._maps, self._vectors = details[4]["index"], details[2]["index"]
+        self.channels = int(details[4]["shape"][-1])
         self._shape: tuple[int, ...] | None = None
 
     def __call__(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ An ensemble runs wherever a single model does (`identify`, `champy evaluate`, `c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,14 +51,14 @@ def member_problems(card: dict, members: list[ChampyModel]) -> list[str]:
 
 
 class EnsembleModel:
-    """A shipped ensemble ready for inference (load it with `load_model`)."""
+    """A shipped ensemble ready for inference (load it with `load_model`; its members are loaded by `loader`)."""
 
-    def __init__(self, path: Path, card: dict) -> None:
+    def __init__(self, path: Path, card: dict, loader: Callable[[str], ChampyModel] = load_model) -> None:
         self.path = path
         self.name = model_name(path)
         self.card = card
         try:
-            self.members = [load_model(entry["model"]) for entry in card["members"]]
+            self.members = [loader(entry["model"]) for entry in card["members"]]
             self.weights = np.asarray([float(entry["weight"]) for entry in card["members"]])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path.name}: the members are not listed as model and weight ({exc})") from None

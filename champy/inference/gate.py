@@ -7,7 +7,8 @@ fit-gate`). Its parameters, threshold and the rejection rates measured on held-o
 `models/mushroom_gate.json` (the ImageNet MobileNetV2, the default) or
 `models/mushroom_gate_<backbone>.json`. The ImageNet network keeps its original weights, so the gate
 does not drift when a species model is fine-tuned, and a model whose frozen trunk is that network's
-computes the gate's features in its own forward pass.
+computes the gate's features in its own forward pass. Reading the gate's parameters needs no TensorFlow: only
+computing the features does (Keras is imported there).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-from champy.models.factory import normalisation_matrix
-from champy.models.registry import get_backbone
 from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR
+
+if TYPE_CHECKING:
+    import keras
 
 DEFAULT_GATE_BACKBONE = "mobilenet_v2"
 GATE_INPUT_SIZE = 224
@@ -54,12 +56,16 @@ def gate_file(backbone: str = DEFAULT_GATE_BACKBONE) -> Path:
 
 def has_gate(backbone: str) -> bool:
     """Whether a gate and the ImageNet weights it reads are shipped for `backbone`."""
+    from champy.models.registry import get_backbone
+
     notop = get_backbone(backbone).local_weights.get("notop")
     return gate_file(backbone).is_file() and notop is not None and (IMAGENET_WEIGHTS_DIR / notop).is_file()
 
 
 def gate_input_size(backbone: str = DEFAULT_GATE_BACKBONE) -> int:
     """The square image side `backbone`'s gate reads (the backbone's own input size)."""
+    from champy.models.registry import get_backbone
+
     return get_backbone(backbone).input_size
 
 
@@ -73,6 +79,9 @@ def load_gate(backbone: str = DEFAULT_GATE_BACKBONE) -> GateParams:
 
 def imagenet_input(pixels, backbone: str = DEFAULT_GATE_BACKBONE):
     """RGB 0..255 pixels normalised as `backbone`'s ImageNet network expects (NumPy or tensors)."""
+    from champy.models.factory import normalisation_matrix
+    from champy.models.registry import get_backbone
+
     kernel, bias = normalisation_matrix(get_backbone(backbone).preprocessing)
     return pixels @ kernel.astype(np.float32) + bias.astype(np.float32)
 
@@ -81,6 +90,8 @@ def imagenet_input(pixels, backbone: str = DEFAULT_GATE_BACKBONE):
 def gate_network(backbone: str = DEFAULT_GATE_BACKBONE) -> keras.Model:
     """`backbone`'s ImageNet trunk (the notop weights shipped in `models/imagenet/`) ending in average pooling:
     from normalised pixels to the pooled features the gate reads."""
+    from champy.models.registry import get_backbone
+
     spec = get_backbone(backbone)
     size = gate_input_size(backbone)
     model = spec.constructor(include_top=False, weights=None, input_shape=(size, size, 3), pooling="avg")

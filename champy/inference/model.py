@@ -1,12 +1,11 @@
-"""A loaded Champy model: the Keras graph, its card, and one forward pass per batch of photos.
+"""A loaded Champy model: its card, its compiled forward pass and, for each batch of photos, one pass.
 
 `ChampyModel.run` computes, in ONE forward pass, the species probabilities, the pooled ImageNet features the
-mushroom gate reads and the last convolutional maps (in TensorFlow, or compiled for the CPU once `compile` has run,
-see `champy.inference.compiled`), then the Grad-CAM map of the chosen class from the head's gradient on those maps.
-When the model's frozen trunk (everything up to its
-backbone's fine-tuning boundary) still holds the ImageNet weights of a backbone with a shipped gate
-(MobileNetV2, EfficientNet-Lite0), the gate's ImageNet layers branch off that shared trunk;
-otherwise the ImageNet MobileNetV2 runs beside the model on the same pixels.
+mushroom gate reads and the last convolutional maps, then the Grad-CAM map of the chosen class from the head's
+gradient on those maps. `load_model` runs that pass compiled for the CPU with the LiteRT runtime and Grad-CAM in
+NumPy (`champy.inference.compiled`, `champy.inference.head`): no TensorFlow. Only a model whose compiled form is
+missing or stale from the cache loads in TensorFlow (`champy.inference.keras_model`, one log line says so), to be
+compiled and cached, after which it answers in LiteRT too; one that cannot be compiled keeps answering in TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,51 +17,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from champy.errors import ChampyError, ModelLoadError
 from champy.image_batch import load_images
 from champy.images import to_model_input
-from champy.inference.compiled import CompiledForward, build_digest, compile_forward, load_compiled
-from champy.inference.gate import (
-    DEFAULT_GATE_BACKBONE,
-    GATE_INPUT_SIZE,
-    gate_input_size,
-    gate_network,
-    has_gate,
-    imagenet_input,
-    load_gate,
-)
+from champy.inference.compiled import Compiled, cache_dir, load_compiled, model_digest
+from champy.inference.gate import load_gate
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
-from champy.models.registry import get_backbone
-from champy.models.storage import MODEL_SUFFIXES, check_h5, load_keras_model
+from champy.models.storage import MODEL_SUFFIXES, check_h5
 from champy.path_kind import file_problem
-from champy.paths import DEFAULT_MODEL, IMAGENET_WEIGHTS_DIR, MODELS_DIR
+from champy.paths import DEFAULT_MODEL, MODELS_DIR
 from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
 
 log = logging.getLogger(__name__)
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 """How an ensemble card names a member: a model name in `models/`, never a path."""
-
-
-def _shares_imagenet_trunk(model: keras.Model, backbone: str, boundary: str) -> bool:
-    """True when every layer up to the fine-tuning `boundary` holds the backbone's ImageNet weights."""
-    if not has_gate(backbone) or int(model.input_shape[1]) != gate_input_size(backbone):
-        return False
-    for layer in gate_network(backbone).layers:
-        if layer.weights:
-            try:
-                mine = model.get_layer(layer.name).get_weights()
-            except ValueError:
-                return False
-            if any(not np.array_equal(a, b) for a, b in zip(mine, layer.get_weights())):
-                return False
-        if layer.name == boundary:
-            return True
-    return False
 
 
 def matching_profile(path: Path, card: dict, embedding_size: int) -> SafetyProfile | None:
@@ -95,12 +66,12 @@ class Outputs:
 
 
 class ChampyModel:
-    """A shipped model ready for inference (load it with `load_model`)."""
+    """A shipped single network ready for inference (load it with `load_model`), run by LiteRT from its compiled
+    form; `KerasModel` runs the same network in TensorFlow."""
 
-    def __init__(self, path: Path, keras_model: keras.Model, card: dict) -> None:
+    def __init__(self, path: Path, card: dict, compiled: Compiled | None) -> None:
         self.path = path
         self.name = model_name(path)
-        self.keras_model = keras_model
         self.card = card
         self.labels: list[dict] = card["labels"]
         self.size = int(card["input"]["size"])
@@ -109,84 +80,38 @@ class ChampyModel:
         self.unknown_threshold = float(card.get("open_set", {}).get("unknown_threshold", 0.0))
         self.open_set_score: str = card.get("open_set", {}).get("score", "known_confidence")
         self.backbone = card["backbone"]
-        conv_name = card.get("last_conv_layer") or get_backbone(self.backbone).last_conv_layer
-        self.boundary = card.get("finetune_after") or get_backbone(self.backbone).finetune_after
-        self.shares_gate_trunk = _shares_imagenet_trunk(keras_model, self.backbone, self.boundary)
-        self.gate_backbone = self.backbone if self.shares_gate_trunk else DEFAULT_GATE_BACKBONE
-        self.gate = load_gate(self.gate_backbone)
-        self.embedding_size = int(keras_model.get_layer(conv_name).output.shape[-1])  # the last maps' channels
-        self.safety = matching_profile(path, card, self.embedding_size)
-        self._build(conv_name)
         self._lock = threading.Lock()
-        self._compiling = threading.Lock()
-        self._compiled: CompiledForward | None = None
-        self.compile(build=False)  # compiled layers already in the cache are used at once
+        self._compiled = compiled
+        if compiled is not None:
+            if compiled.head.classes != len(self.labels):
+                raise ModelLoadError(f"{path.name}: {len(self.labels)} labels for a model with {compiled.head.classes}")
+            self._configure(compiled.gate_backbone, compiled.embedding_size)
 
-    def _build(self, conv_name: str) -> None:
-        model = self.keras_model
-        conv = model.get_layer(conv_name).output
-        imagenet = gate_network(self.gate_backbone)
-        if self.shares_gate_trunk:
-            trunk = model.get_layer(self.boundary).output
-            self._trunk = keras.Model(model.input, trunk)
-            self._to_conv = keras.Model(trunk, conv)
-            self._gate = keras.Model(imagenet.get_layer(self.boundary).output, imagenet.output)
-        else:
-            self._trunk = None
-            self._to_conv = keras.Model(model.input, conv)
-            self._gate = imagenet
-        self._head = keras.Model(conv, model.output)
-
-        @tf.function(input_signature=[tf.TensorSpec([None, self.size, self.size, 3], tf.float32)])
-        def forward(pixels: tf.Tensor):
-            if self._trunk is not None:
-                shared = self._trunk(pixels, training=False)
-                maps, gate_features = self._to_conv(shared, training=False), self._gate(shared, training=False)
-            else:
-                gate_pixels = (
-                    pixels
-                    if self.size == GATE_INPUT_SIZE
-                    else tf.image.resize(pixels, (GATE_INPUT_SIZE, GATE_INPUT_SIZE))
-                )
-                gate_features = self._gate(imagenet_input(gate_pixels, self.gate_backbone), training=False)
-                maps = self._to_conv(pixels, training=False)
-            return maps, tf.concat([gate_features, self._head(maps, training=False)], axis=-1)  # one vector each
-
-        @tf.function(reduce_retracing=True)
-        def grad_cam(maps: tf.Tensor, class_index: tf.Tensor):
-            with tf.GradientTape() as tape:
-                tape.watch(maps)
-                score = tf.gather(self._head(maps, training=False), class_index, axis=-1, batch_dims=1)
-            weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2), keepdims=True)
-            cam = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1))
-            return cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
-
-        self._forward = forward
-        self._grad_cam = grad_cam
-
-    def _build_digest(self) -> str:
-        """What the compiled pass is built from: the network, its card and the gate's ImageNet weights."""
-        notop = get_backbone(self.gate_backbone).local_weights["notop"]
-        return build_digest([self.path, card_path(self.path), IMAGENET_WEIGHTS_DIR / notop])
+    def _configure(self, gate_backbone: str, embedding_size: int) -> None:
+        """Set the gate (the ImageNet network `gate_backbone`'s) and the safety profile for embeddings of
+        `embedding_size` (the last maps' channels)."""
+        self.gate_backbone = gate_backbone
+        self.gate = load_gate(gate_backbone)
+        self.embedding_size = embedding_size
+        self.safety = matching_profile(self.path, self.card, embedding_size)
 
     def compile(self, enabled: bool = True, build: bool = True) -> bool:
-        """Run the forward pass compiled for the CPU (`champy.inference.compiled`), building and caching it first
-        unless `build` is False (then only a cached one is used); with `enabled` False, run it in TensorFlow again.
-        Returns whether the compiled pass is in use. Other threads may identify meanwhile (in TensorFlow until the
-        compiled pass is ready)."""
-        if not enabled:
-            self._compiled = None
-            return False
-        with self._compiling:
-            if self._compiled is None:
-                build_it = (lambda: compile_forward(self._forward, self.keras_model)) if build else None
-                self._compiled = load_compiled(self.name, self._build_digest(), build_it)
+        """Whether the forward pass runs compiled: always, for a model loaded from its compiled form (`KerasModel`
+        compiles and switches)."""
         return self._compiled is not None
 
     @property
     def compiled(self) -> bool:
         """Whether the forward pass runs compiled for the CPU (see `compile`)."""
         return self._compiled is not None
+
+    def _pass(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The last convolutional maps and one vector per photo (gate features, then class probabilities)."""
+        return self._compiled.forward(batch)
+
+    def _grad_cam(self, maps: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """Grad-CAM maps of class `chosen[i]` on each photo's last convolutional maps."""
+        return self._compiled.head.grad_cam(maps, chosen)
 
     def run(
         self, pixels: np.ndarray, class_index: int | None = None, explain: bool = True, with_features: bool = False
@@ -199,14 +124,11 @@ class ChampyModel:
         """
         batch = np.asarray(pixels, np.float32)
         with self._lock:
-            if self._compiled is not None:
-                maps, vectors = self._compiled(batch)
-            else:
-                maps, vectors = (t.numpy() for t in self._forward(tf.convert_to_tensor(batch)))
+            maps, vectors = self._pass(batch)
             gate_features, probs = vectors[:, : -len(self.labels)], vectors[:, -len(self.labels) :]
             if explain:
                 chosen = probs.argmax(axis=-1) if class_index is None else np.full(len(batch), class_index)
-                cam = self._grad_cam(tf.convert_to_tensor(maps), tf.convert_to_tensor(chosen, tf.int32)).numpy()
+                cam = self._grad_cam(maps, chosen)
             else:
                 cam = np.zeros(maps.shape[:3], np.float32)
         if not with_features:
@@ -220,7 +142,7 @@ class ChampyModel:
 
     def count_params(self) -> int:
         """The network's number of weights."""
-        return int(self.keras_model.count_params())
+        return self._compiled.params
 
     @property
     def files(self) -> list[Path]:
@@ -255,8 +177,9 @@ class ChampyModel:
         return self.predict_paths(paths, batch_size), None
 
     def forward(self, pixels: np.ndarray) -> np.ndarray:
-        """One bare forward pass of the Keras graph (the benchmark's reference)."""
-        return self.keras_model(tf.convert_to_tensor(pixels, tf.float32), training=False).numpy()
+        """The class probabilities of one forward pass."""
+        with self._lock:
+            return self._pass(np.asarray(pixels, np.float32))[1][:, -len(self.labels) :]
 
 
 def resolve_model_path(name_or_path: str | Path) -> Path:
@@ -368,9 +291,18 @@ def _load(path: Path) -> ChampyModel:
 
         _check_members(read_card(path))
         return EnsembleModel(path, read_card(path))
-    keras_model = load_keras_model(path)
-    card = read_card(card_path(path), num_outputs=int(keras_model.output_shape[-1]))
-    return ChampyModel(path, keras_model, card)
+    problem = file_problem(path)
+    if problem:
+        raise ModelLoadError(f"model file {path}: {problem}")
+    card = read_card(card_path(path))
+    compiled = load_compiled(model_name(path), model_digest(path), None)
+    if compiled is not None:
+        return ChampyModel(path, card, compiled)
+    log.warning("%s: no current compiled form in %s, compiling it with TensorFlow", model_name(path), cache_dir())
+    from champy.inference.keras_model import KerasModel
+
+    model = KerasModel.load(path)
+    return ChampyModel(path, model.card, model.compiled_form) if model.compile() else model
 
 
 _LOADING = threading.RLock()

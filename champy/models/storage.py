@@ -2,7 +2,8 @@
 
 Keras 3 treats `.h5` as a legacy format, so both directions are kept narrow and tested: models are
 saved without optimizer state through a temporary file renamed into place, and loading refuses
-graphs that carry executable code (Lambda layers) before Keras ever deserialises them.
+graphs that carry executable code (Lambda layers) before Keras ever deserialises them. Checking a file needs
+no Keras (the app lists its models without TensorFlow); loading one imports it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
-import keras
 
 from champy.atomic import atomic_path
 from champy.errors import ModelLoadError
 from champy.path_kind import file_problem
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_SUFFIXES = (".h5", ".keras")
 FORBIDDEN_LAYERS = {"Lambda", "TFOpLambda"}
@@ -81,6 +85,8 @@ def load_keras_model(path: str | os.PathLike) -> keras.Model:
         raise ModelLoadError(f"model file {path}: {problem}")
     if path.suffix == ".h5":
         check_h5(path)
+    import keras
+
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras/h5py raise many types for corrupt or truncated files
