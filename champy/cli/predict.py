@@ -1,8 +1,9 @@
-"""`champy predict`: identify the mushroom in one or more photos.
+"""`champy predict`: identify the mushroom in one or more photos, or in every photo of a folder.
 
-Each photo is answered on its own; a photo that cannot be read gets one line on stderr, the others
-are still answered, and the exit code is 2. `--json` prints one JSON array with an object per
-answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG and says where
+Each photo is answered on its own, as soon as it is (text or JSON); a photo that cannot be read gets one line on
+stderr, the others are still answered, and the exit code is 2. A folder stands for every image file under it
+(recursively, sorted by path); its other files are listed on stderr as skipped. `--json` prints one JSON array with
+an object per answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG and says where
 (a text line per photo, or `gradcam_overlay` in its JSON object).
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from champy.errors import BadImageError
+from champy.errors import BadImageError, ChampyError
 from champy.paths import DEFAULT_MODEL
 
 
@@ -51,13 +52,37 @@ def _write_overlay(overlay, target: Path) -> Path:
     return target
 
 
+def photo_paths(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """The photos the arguments name, and the files skipped: a folder stands for the image files under it
+    (recursively, sorted), its other files are skipped; any other argument is taken as a photo file."""
+    photos, skipped = [], []
+    for argument in arguments:
+        if not argument.strip():
+            raise ChampyError("an empty argument: name a photo file or a folder of photos")
+        if not Path(argument).is_dir():
+            photos.append(argument)
+            continue
+        from champy.data.labelled import IMAGE_SUFFIXES
+
+        for path in sorted(path for path in Path(argument).rglob("*") if not path.is_dir()):
+            (photos if path.suffix.lower() in IMAGE_SUFFIXES else skipped).append(str(path))
+    return photos, skipped
+
+
 def _predict(args: argparse.Namespace) -> int:
     from champy.edibility import DISCLAIMER
     from champy.inference import identify, load_model
 
+    images, skipped = photo_paths(args.images)
+    for path in skipped:
+        print(f"champy: skipped {path} (not an image file)", file=sys.stderr)
+    if not images:
+        raise ChampyError(f"no photo to identify in {', '.join(args.images)}")
     model = load_model(args.model)
-    answers, failed = [], False
-    for index, image in enumerate(args.images):
+    answers, failed = 0, False
+    if args.json:
+        print("[", flush=True)
+    for index, image in enumerate(images):
         try:
             result = identify(
                 image,
@@ -74,23 +99,26 @@ def _predict(args: argparse.Namespace) -> int:
         answer = result.to_dict()
         if args.explain is not None and result.overlay is not None:
             answer["gradcam_overlay"] = str(_write_overlay(result.overlay, _explain_path(args.explain, image, index)))
-        answers.append(answer)
-        if not args.json:
+        if args.json:  # the array's items one by one, so each answer shows as soon as it is known
+            item = json.dumps(answer, indent=2, ensure_ascii=False)
+            print(("," if answers else "") + "\n".join("  " + line for line in item.splitlines()), flush=True)
+        else:
             print(_table(result))
             if "gradcam_overlay" in answer:
                 print(f"  Grad-CAM overlay written to {answer['gradcam_overlay']}")
             elif args.explain is not None:
                 print("  no Grad-CAM overlay: not a mushroom")
-    if args.json:
-        print(json.dumps(answers, indent=2, ensure_ascii=False))
-    else:
-        print(f"\n{DISCLAIMER}")
+            sys.stdout.flush()
+        answers += 1
+    print("]" if args.json else f"\n{DISCLAIMER}")
     return 2 if failed else 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="identify the mushroom in photos")
-    parser.add_argument("images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...)")
+    parser.add_argument(
+        "images", nargs="+", help="photo files (JPEG, PNG, WebP, GIF, TIFF, HEIC...) or folders of them (recursively)"
+    )
     parser.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name, or a .h5 / .ensemble.json path")
     parser.add_argument("--top-k", type=int, default=5, help="species listed per photo")
     parser.add_argument("--min-probability", type=float, default=0.0, help="list only species at least this probable")
