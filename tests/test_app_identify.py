@@ -79,7 +79,8 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
     assert HEAT_SCALE_HTML in texts(app.markdown)  # the heatmap's colour scale
     comparison = app.expander[0]
-    assert "dangerous look-alikes" in comparison.label and not comparison.markdown  # low risk: drawn when opened
+    assert "dangerous look-alikes" in comparison.label
+    assert bool(comparison.markdown) == (expected.risk.level in ("deadly", "poisonous"))  # else drawn when opened
     app.session_state[f"lookalikes {top.name} {expected.risk.level}"] = True
     app.run()
     assert any(text.startswith(f"**{top.name}") for text in texts(app.expander[0].markdown))

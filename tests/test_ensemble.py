@@ -162,26 +162,23 @@ def test_a_member_danger_raises_the_ensembles_risk(ensemble):
 
 def test_a_member_danger_raises_a_confident_answer_too(ensemble):
     """A confident fused answer is still raised by a member's probability or look-alike route on its own answer,
-    never by its other routes; whether an answer without danger is low stays the fused answer's judgement."""
-    ceps = {path.rsplit("/", 1)[-1]: path for path in held_out_photos("Boletus edulis", 500)}
-    suspicious = {  # measured: the fused answer alone is low; one member finds a danger of its own
-        "mv4_test_boletus_edulis_192.jpg": ("deadly", "Amanita virosa", "efficientnet_lite2_species"),
-        "mv4_test_boletus_edulis_363.jpg": ("poisonous", "Rubroboletus satanas", "efficientnet_lite0_species"),
-    }
-    for name, (level, species, member) in suspicious.items():
-        result = identify(ceps[name], ensemble, explain=False)
-        alone, members = _own_and_members(ensemble, ceps[name], result.verdict)
-        assert result.verdict == "mushroom" and result.species[0].name == "Boletus edulis"
-        assert alone.level == "low" and result.risk.level == level, name
-        assert species in result.risk.dangerous_species
-        assert any(reason.endswith(f"(member {member})") for reason in result.risk.reasons)
-    for path in held_out_photos("Boletus edulis", 6):
+    never by its other routes; whether an answer without danger is low stays the fused answer's judgement (and its
+    networks' agreement)."""
+    raised = 0
+    for path in held_out_photos("Boletus edulis", 40):
         result = identify(path, ensemble, explain=False)
+        if result.verdict != "mushroom":
+            continue
         alone, members = _own_and_members(ensemble, path, result.verdict)
-        most_severe = min([alone.level] + [m.level for m in members if m.level != "uncertain"], key=LEVELS.index)
-        assert result.risk.level == most_severe, path
-        if all(m.level == "uncertain" for m in members):  # no member found a danger: none of them is named
-            assert not any("(member " in reason for reason in result.risk.reasons)
+        dangers = [m.level for m in members if m.level in ("deadly", "poisonous")]
+        most_severe = min([alone.level, *dangers], key=LEVELS.index)
+        assert result.risk.level == most_severe or (alone.level == "low" and result.risk.level == "uncertain"), path
+        if dangers and LEVELS.index(most_severe) < LEVELS.index(alone.level):
+            raised += 1
+            assert any(reason.endswith(")") and "(member " in reason for reason in result.risk.reasons), path
+        if not dangers:  # no member found a danger: none of them is named
+            assert not any("(member " in reason for reason in result.risk.reasons), path
+    assert raised >= 1  # measured: members raise several confident cep answers among these 40 photos
 
 
 MENU_AFTER_CHANGES = """

@@ -204,8 +204,9 @@ def _usable(profile: SafetyProfile | None, embeddings: np.ndarray | None) -> Saf
 def _rejected_photo(
     embeddings: np.ndarray | None, profile: SafetyProfile | None, names: list[str], findings: _Findings
 ) -> Risk:
-    """A photo the gate rejected: the probability and genus routes (already in `findings`) and its resemblance to a
-    dangerous species can still raise the risk; the table and the known confusions of an answer it never gave not."""
+    """A photo the gate rejected: the probability and genus routes (already in `findings` when the answer is
+    confident) and its resemblance to a dangerous species can still raise the risk; the table and the known
+    confusions of an answer it never gave not."""
     if profile is not None:
         _lookalike_route(embeddings, profile, names, findings)
     for level in ("deadly", "poisonous"):
@@ -281,7 +282,10 @@ def assess_risk(
     findings = _Findings()
     _probability_route(probs, names, known, limits, findings)
     if verdict == "not_a_mushroom":
-        _genus_route(probs, labels, known, limits, findings)
+        if known and float(probs[known].max()) >= LOW_CONFIDENCE:  # a confident answer that the gate doubts
+            _genus_route(probs, labels, known, limits, findings)
+        else:  # a cat is not a deadly mushroom because a sliver of probability sits on one
+            findings = _Findings([], findings.deadly, findings.poisonous)
         return _rejected_photo(embeddings, profile, names, findings)
     if profile is not None:
         _confusion_route(probs, names, profile, findings)
