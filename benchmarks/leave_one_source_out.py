@@ -112,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", default="mobilenet_v2")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--sources", nargs="+", default=None, help="the collections to leave out (default: each)")
     parser.add_argument("--runs", type=Path, default=Path("runs/loso"))
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results") / "leave_one_source_out.json")
     args = parser.parse_args()
@@ -121,6 +122,7 @@ def main() -> None:
     results = [
         run_fold(source, held, table, recipe, args.backbone, args.runs)
         for source, held in folds(table).items()
+        if args.sources is None or source in args.sources
         for recipe in args.recipes
     ]
     for row in results:

@@ -2,10 +2,11 @@
 
 For each model with a safety profile, every photo is identified with `identify` (gate, open set, risk) and counted
 by its risk level:
-  unseen deadly    photos of deadly species the model has no class for (the shipped reference photos of
-                   A. phalloides, A. pantherina, Galerina marginata, Gyromitra esculenta); each photo is scored with
-                   its siblings left out of the look-alike bank: every photo of its species by the same author
-                   (same outing or specimen), or, stricter, every photo of its species
+  unseen deadly    photos of deadly species the model has no class for (the shipped reference photos of 10
+                   species: Amanita phalloides, pantherina, verna, Galerina, Gyromitra, Cortinarius orellanus and
+                   rubellus, Lepiota brunneoincarnata, Inocybe erubescens, Paxillus involutus); each photo is scored
+                   with its siblings left out of the look-alike and vouch banks: every photo of its species by the
+                   same author (same outing or specimen), or, stricter, every photo of its species
   deadly, test     photos of the model's deadly classes in its test split (never trained on)
   deadly, all      every photo of a deadly species we have (the labelled photos, including the model's training
                    photos, marked, and every deadly reference photo)
@@ -14,7 +15,7 @@ by its risk level:
                    outside the genera with deadly look-alikes and inside them
 The false-safe rate is the share of dangerous photos answered "low" (goal: 0).
 
-    python benchmarks/safety.py [--models NAME ...] [--json out.json]
+    python benchmarks/safety.py [--models NAME ...] [--json benchmarks/results/safety.json]
 """
 
 from __future__ import annotations
@@ -121,7 +122,12 @@ def print_report(report: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=None, help="default: every shipped model with a profile")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path(__file__).with_name("results") / "safety.json",
+        help="where the figures are written (kept in the repository: the README's safety table comes from it)",
+    )
     args = parser.parse_args()
     if not PHOTOS.is_dir():
         raise SystemExit(f"needs the labelled photos in {PHOTOS} (set CHAMPY_SHARED_DIR)")
@@ -129,8 +135,8 @@ def main() -> None:
     reports = [evaluate(name) for name in names]
     for report in reports:
         print_report(report)
-    if args.json:
-        args.json.write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(reports, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
