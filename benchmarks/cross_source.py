@@ -86,13 +86,14 @@ def _cell(value: float | None) -> str:
 def print_report(report: dict) -> None:
     print(f"\n{report['model']}")
     header = f"  {'photos':<58} {'n':>4} {'known':>5} {'top-1':>6} {'low':>4} {'low wrong':>10} {'other low':>10}"
-    print(header + f" {'toxic low':>9}")
+    print(header + f" {'other flagged':>13} {'toxic low':>9}")
     for group, by_source in report["figures"].items():
         for source, row in by_source.items():
             print(
                 f"  {group + ': ' + source:<58.58} {row['photos']:>4} {row['known_species_photos']:>5} "
                 f"{_cell(row['top1_known']):>6} {row['low']:>4} {_cell(row['low_wrong']):>10} "
-                f"{_cell(row['other_species_low']):>10} {row['dangerous_low']:>9}"
+                f"{_cell(row['other_species_low']):>10} {_cell(row['other_species_flagged']):>13} "
+                f"{row['dangerous_low']:>9}"
             )
 
 
@@ -105,6 +106,7 @@ def card_section(report: dict) -> dict:
             "top1_known": "photos of species with a class whose first candidate is right",
             "low_wrong": "answers at level low that name another species than the photo's",
             "other_species_low": "photos of species without a class answered at level low",
+            "other_species_flagged": "photos of species without a class not answered with a species",
             "dangerous_low": "photos of deadly or poisonous species answered at level low (count)",
         },
     }

@@ -132,6 +132,7 @@ def test_figures_count_what_they_say() -> None:
     assert every["top1_known"] == 0.5 and every["known_species_photos"] == 2
     assert every["low"] == 2 and every["low_wrong"] == 0.5 and every["low_wrong_count"] == 1
     assert every["other_species_low"] == 0.5 and every["dangerous_photos"] == 1 and every["dangerous_low"] == 0
+    assert every["other_species_flagged"] == 0.5
     by_source = source_figures(rows, classes)
     assert set(by_source) == {"a", "b", "all"} and by_source["b"]["top1_known"] is None
     assert low_mistakes(rows) == [{**rows[2].__dict__}]

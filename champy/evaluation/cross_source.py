@@ -6,6 +6,8 @@ per source, each figure labelled with what it counts:
 - `top1_known`: of the photos of a species the model has a class for, the share whose first candidate is right;
 - `low_wrong`: of the answers at level "low", the share naming another species than the photo's;
 - `other_species_low`: of the photos of species without a class, the share answered "low";
+- `other_species_flagged`: of the photos of species without a class, the share not answered with a species (verdict
+  "unknown" or "not_a_mushroom");
 - `dangerous_low`: photos of deadly or poisonous species answered "low" (a count: the goal is none);
 - `right_and_low_known`: of the photos of a species with a class, the share answered right at level "low".
 """
@@ -47,6 +49,7 @@ def figures(rows: list[Answered], classes: set[str]) -> dict:
         "low_wrong_count": sum(row.top_species != row.species for row in low),
         "other_species_photos": len(others),
         "other_species_low": _share(sum(row.level == "low" for row in others), len(others)),
+        "other_species_flagged": _share(sum(row.verdict != "mushroom" for row in others), len(others)),
         "dangerous_photos": len(dangerous),
         "dangerous_low": sum(row.level == "low" for row in dangerous),
         "right_and_low_known": _share(
