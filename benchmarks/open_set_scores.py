@@ -21,7 +21,8 @@ from champy.data.labelled import load_labelled
 from champy.evaluation.calibration import apply_temperature, expected_calibration_error
 from champy.evaluation.openset import choose_threshold, flagged_share, open_set_section
 from champy.image_batch import load_images
-from champy.inference import available_models, load_model, read_model_card
+from champy.inference import available_models, read_model_card
+from champy.inference.keras_model import load_tensorflow_model
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
 from champy.training.prepare import prepare
@@ -65,7 +66,7 @@ def _feature_scores(model, table, val, test) -> dict[str, tuple[np.ndarray, np.n
 
 
 def run(name: str, write: bool) -> None:
-    model = load_model(name)
+    model = load_tensorflow_model(name)
     config = model.card["training"]["config"]
     table = prepare(
         load_labelled(SHARED_DIR / "data" / "photos"), config["min_per_class"], config["other_class"], config["seed"]

@@ -4,7 +4,8 @@ For every shipped model, side by side in one run on the same real photos:
   bare     one forward pass of the Keras graph in a `tf.function`, pixels already in memory (single networks)
   core     the fused pass `run`: species + gate + Grad-CAM, pixels in memory (an ensemble: all its members)
   photo    `identify(path)`: decode the file, resize, fused pass, decode, edibility, risk, overlay
-each with the forward pass in TensorFlow ("tf") and compiled for the CPU ("compiled", `ChampyModel.compile`).
+each with the forward pass in TensorFlow ("tf") and compiled for the CPU ("compiled", `KerasModel.compile`;
+Grad-CAM in TensorFlow). `benchmarks/litert.py` measures the LiteRT path without TensorFlow.
 Prints medians in ms, the ratios core/bare and photo/bare, the compiled speed-up of `identify`, then each ensemble's
 `identify` against each of its members' (budget: 4x). Usage: python benchmarks/predict.py [--runs 30]
 """
@@ -18,7 +19,8 @@ import time
 import tensorflow as tf
 
 from champy.images import load_image
-from champy.inference import ChampyModel, available_models, identify, load_model
+from champy.inference import available_models, identify
+from champy.inference.keras_model import KerasModel, load_tensorflow_model
 from champy.paths import PROJECT_ROOT, SHARED_DIR
 
 
@@ -42,7 +44,7 @@ def measure(model, files: list[str], runs: int) -> tuple[float | None, float, fl
     """Median ms of the bare forward pass (None for an ensemble), the fused pass and the whole `identify`."""
     pixels = model.pixels([load_image(files[0], draft_size=2 * model.size)])
     bare = None
-    if isinstance(model, ChampyModel):
+    if isinstance(model, KerasModel):
         bare_fn = tf.function(lambda x: model.keras_model(x, training=False))
         tensor = tf.constant(pixels)
         bare = median_ms(lambda: bare_fn(tensor).numpy(), runs)
@@ -62,7 +64,7 @@ def main() -> None:
     )
     photo_ms: dict[tuple[str, bool], float] = {}
     for name in available_models():
-        model = load_model(name)
+        model = load_tensorflow_model(name)
         for compiled in (False, True):
             if model.compile(enabled=compiled) != compiled:
                 raise SystemExit(f"{name} could not be compiled for the CPU")
@@ -74,7 +76,7 @@ def main() -> None:
             print(f"{name:<28} {label:<9} {shown} {core:8.1f} {photo:9.1f} {ratios}")
         print(f"{name} identify, tf / compiled: {photo_ms[name, False] / photo_ms[name, True]:.2f}x")
     for name in available_models():
-        for member in getattr(load_model(name), "members", []):
+        for member in getattr(load_tensorflow_model(name), "members", []):
             for compiled in (False, True):
                 ratio = photo_ms[name, compiled] / photo_ms[member.name, compiled]
                 label = "compiled" if compiled else "tf"

@@ -11,6 +11,7 @@ compiled and cached, after which it answers in LiteRT too; one that cannot be co
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
 
 log = logging.getLogger(__name__)
+RUNTIME_ENV = "CHAMPY_RUNTIME"
+"""Set to "tensorflow", `load_model` answers in TensorFlow as before the LiteRT path (`benchmarks/litert.py`)."""
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 """How an ensemble card names a member: a model name in `models/`, never a path."""
 
@@ -312,5 +315,9 @@ _LOADING = threading.RLock()
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ChampyModel:
     """Load a model once per process (later calls return the same object); an ensemble comes back as an
     `EnsembleModel`, which answers wherever a `ChampyModel` does."""
+    if os.environ.get(RUNTIME_ENV) == "tensorflow":
+        from champy.inference.keras_model import load_tensorflow_model
+
+        return load_tensorflow_model(name_or_path)
     with _LOADING:
         return _load(resolve_model_path(name_or_path).resolve())
