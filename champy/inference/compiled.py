@@ -17,6 +17,7 @@ TensorFlow upgrade, whereas building them takes about 10 s per network, once per
 from __future__ import annotations
 
 import atexit
+import ctypes
 import hashlib
 import io
 import logging
@@ -34,6 +35,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from champy.atomic import write_bytes
+from champy.images import LIBC
 from champy.inference.head import DenseHead
 from champy.models.card import card_path
 from champy.native_output import native_stderr_silenced
@@ -45,6 +47,8 @@ FORMAT = "champy-forward-2"
 """Changes whenever what a flatbuffer or its head file holds changes, so older ones are never read."""
 STALE_PART_S = 600
 """A `.part` file this old in the cache was left by a killed write (a write takes well under a second)."""
+MADV_DONTNEED = 4
+"""Linux's madvise advice: drop the resident pages of a range (a file's are read again from it when needed)."""
 Build = Callable[[], tuple[bytes, dict[str, np.ndarray]]]
 """Builds a compiled form: the flatbuffer, and the head's arrays with `gate_backbone`, `gate_weights` and `params`."""
 
@@ -150,11 +154,13 @@ def _read(path: Path) -> Compiled:
     gate_weights = IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])
     if file_digest(gate_weights) != str(named["gate_sha256"]):
         raise ValueError(f"{gate_weights.name} changed since it was compiled")
-    return _compiled(path.read_bytes(), named)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return _compiled(path, named)
 
 
-def _compiled(flatbuffer: bytes, named: dict[str, np.ndarray]) -> Compiled:
-    """A compiled form from its flatbuffer and its head file's arrays."""
+def _compiled(flatbuffer: bytes | Path, named: dict[str, np.ndarray]) -> Compiled:
+    """A compiled form from its flatbuffer (or the file holding it) and its head file's arrays."""
     head = DenseHead.from_arrays(named)
     return Compiled(CompiledForward(flatbuffer), head, str(named["gate_backbone"]), int(named["params"]))
 
@@ -186,7 +192,8 @@ def load_compiled(name: str, digest: str, build: Build | None) -> Compiled | Non
         write_bytes(path, flatbuffer)
     except OSError as exc:  # a read-only home still gets the speed, just not across restarts
         log.warning("cannot cache the compiled %s in %s: %s", name, path.parent, exc)
-    return compiled
+        return compiled
+    return _compiled(path, named)  # mapped from the file, as a later start will (see `CompiledForward`)
 
 
 _DELEGATE_LINE_SHOWN = threading.Event()
@@ -208,12 +215,37 @@ def _allocate(interpreter: Interpreter) -> None:
     interpreter.allocate_tensors()
 
 
+def drop_file_pages(path: Path) -> None:
+    """Hand back the resident pages of this process's mappings of the file `path` (Linux; nothing elsewhere). A page
+    read again later comes back from the file."""
+    if LIBC is None:
+        return
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return
+    for line in maps:
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] == str(path):
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_DONTNEED)
+
+
 class CompiledForward:
     """A LiteRT interpreter over one compiled forward pass. Not thread-safe: one call at a time (`ChampyModel.run`
-    holds its lock)."""
+    holds its lock).
 
-    def __init__(self, flatbuffer: bytes, threads: int = 2) -> None:
-        self._interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
+    From a file, the flatbuffer is mapped rather than read: several servers on one machine share its pages, and once
+    XNNPACK has packed the weights into its own memory (at the first pass of each input shape) the mapped pages are
+    handed back (`drop_file_pages`: about 25 MB per network; the few read again come back from the file)."""
+
+    def __init__(self, flatbuffer: bytes | Path, threads: int = 2) -> None:
+        if isinstance(flatbuffer, Path):
+            self._file: Path | None = flatbuffer.resolve()
+            self._interpreter = Interpreter(model_path=str(self._file), num_threads=threads)
+        else:
+            self._file = None
+            self._interpreter = Interpreter(model_content=flatbuffer, num_threads=threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         details = {len(detail["shape"]): detail for detail in self._interpreter.get_output_details()}
         self._maps, self._vectors = details[4]["index"], details[2]["index"]
@@ -223,10 +255,13 @@ class CompiledForward:
     def __call__(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The compiled function's outputs (maps, one vector per photo) for a batch of RGB 0..255 pixels."""
         pixels = np.ascontiguousarray(pixels, np.float32)
-        if pixels.shape != self._shape:
+        packed = pixels.shape != self._shape
+        if packed:
             self._interpreter.resize_tensor_input(self._input, pixels.shape)
             _allocate(self._interpreter)
             self._shape = pixels.shape
         self._interpreter.set_tensor(self._input, pixels)
         self._interpreter.invoke()
+        if packed and self._file is not None:
+            drop_file_pages(self._file)
         return self._interpreter.get_tensor(self._maps), self._interpreter.get_tensor(self._vectors)
