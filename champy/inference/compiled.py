@@ -11,7 +11,7 @@ Compiling takes TensorFlow and a few seconds per network, so both files are kept
 converted it and `FORMAT`; the gate weights' digest is checked when they are read. A changed model never meets a
 stale flatbuffer. They are built at first use rather than shipped in `models/`: they would add about 25 MB per
 network to the repository beside the `.h5` files (the models of record), and go stale with every retrained model or
-TensorFlow upgrade, whereas building them takes about 10 s per network, once per machine.
+TensorFlow upgrade, whereas building them takes about 22 s for the default ensemble's three, once per machine.
 """
 
 from __future__ import annotations
