@@ -109,14 +109,19 @@ def test_model_card_page_draws_the_card() -> None:
     members = app.dataframe[1].value
     assert members["member"].tolist() == [entry["model"] for entry in card["members"]]
     assert members["weight"].tolist() == [f"{entry['weight']:.2f}" for entry in card["members"]]
-    over_splits = card["evaluation_over_splits"]  # benchmarks/ensemble_splits.py --card
-    table = next(text.value for text in app.markdown if text.value.startswith("| figure | mean ± sd (%) |"))
-    top1 = over_splits["figures"]["top1"]
-    row = f"| Top-1 accuracy, known species only | {100 * top1['mean']:.1f} ± {100 * top1['sd']:.1f} | "
-    row += f"{100 * top1['min']:.1f}-{100 * top1['max']:.1f} | 232 test photos of known species per split |"
-    assert row in table
-    assert len(table.splitlines()) == 2 + 7  # six figures and the best member alone
-    assert any(f"**Over {len(over_splits['seeds'])} random splits**" in text.value for text in app.markdown)
+    cross = card["cross_source"]["groups"]  # benchmarks/cross_source.py --card
+    table = next(text.value for text in app.markdown if text.value.startswith("| photos | n | top-1"))
+    for group, row in cross.items():
+        assert f"| {group} | {row['photos']} | " in table
+        assert f"| {row['dangerous_low']} of {row['dangerous_photos']} |" in table
+    assert any(text.value.startswith("**Photos from other sources.**") for text in app.markdown)
+    over_splits = card.get("evaluation_over_splits")  # benchmarks/ensemble_splits.py --card, for these members
+    shown = [text.value for text in app.markdown if text.value.startswith("| figure | mean ± sd (%) |")]
+    assert bool(shown) == bool(over_splits)
+    if over_splits:
+        top1 = over_splits["figures"]["top1"]
+        row = f"| Top-1 accuracy, known species only | {100 * top1['mean']:.1f} ± {100 * top1['sd']:.1f} | "
+        assert row in shown[0] and len(shown[0].splitlines()) == 2 + 7  # six figures and the best member alone
     confusion = trace_values(charts[2], 0, "z")
     assert (confusion == np.array(card["metrics"]["test"]["confusion_matrix"])).all()
     cell_text = np.array(json.loads(charts[2].proto.spec)["data"][0]["text"])

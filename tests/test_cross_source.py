@@ -77,6 +77,14 @@ def test_without_its_vouch_bank_a_profile_is_not_used(tmp_path: Path) -> None:
     shorter = VouchBank(bank.embeddings[:, :-1], bank.species, bank.paths)
     assert load_model(_copy_of_mobilenet(tmp_path / "shorter", shorter)).safety is None  # another model's bank
     assert load_model(_copy_of_mobilenet(tmp_path / "intact", bank)).safety is not None
+    VouchBank(bank.embeddings, bank.species[:-1], bank.paths).save(tmp_path / "ragged.vouch.npz")
+    with pytest.raises(ChampyError, match="its embeddings and names do not match"):
+        VouchBank.load(tmp_path / "ragged.vouch.npz")
+    nan = bank.embeddings.copy()
+    nan[3, 7] = np.nan
+    VouchBank(nan, bank.species, bank.paths).save(tmp_path / "nan.vouch.npz")
+    with pytest.raises(ChampyError, match="not finite"):
+        VouchBank.load(tmp_path / "nan.vouch.npz")
 
 
 def test_networks_that_do_not_agree_cannot_vouch() -> None:

@@ -52,7 +52,7 @@ class VouchBank:
                 species, paths = tuple(str(s) for s in data["species"]), tuple(str(p) for p in data["paths"])
         except (OSError, ValueError, KeyError) as exc:
             raise ChampyError(f"cannot read the vouch bank {path}: {exc}") from exc
-        if embeddings.ndim != 2 or not len(embeddings) or len(species) != len(embeddings) != len(paths):
+        if embeddings.ndim != 2 or not len(embeddings) or not len(species) == len(embeddings) == len(paths):
             raise ChampyError(f"cannot use the vouch bank {path}: its embeddings and names do not match")
         if not np.isfinite(embeddings).all():
             raise ChampyError(f"cannot use the vouch bank {path}: an embedding holds a value that is not finite")
