@@ -297,6 +297,8 @@ def _load(path: Path) -> ChampyModel:
     problem = file_problem(path)
     if problem:
         raise ModelLoadError(f"model file {path}: {problem}")
+    if path.suffix == ".h5":
+        check_h5(path)  # a broken or hostile file is refused before anything is compiled
     card = read_card(card_path(path))
     compiled = load_compiled(model_name(path), model_digest(path), None)
     if compiled is not None:
