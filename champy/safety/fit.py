@@ -130,7 +130,8 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path, new_source
     vouch = fit_bank(model, trainer_split(model, photos_dir), every_reference)
     fitted = choose_margin(model, vouch, fit_photos(val_rows, new_sources, every_reference), every_reference)
     how["vouch_margin"] = (
-        f"above the margin of all {fitted.wrong} confident wrong answers (networks agreeing) among the validation "
+        f"above the margin of all {fitted.wrong} confident wrong answers (networks agreeing, of species that may be "
+        "low) among the validation "
         f"photos, {'the fitting collections of ' + new_sources.name + ', ' if new_sources else ''}and the reference "
         f"photos (author held out); {fitted.right_kept} of {fitted.right} confident right answers there clear it"
     )

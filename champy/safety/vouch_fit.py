@@ -6,7 +6,8 @@ the model's validation photos, the collections of `../shared/data/photos_new_sou
 (`champy.data.sources.NEW_SOURCES_FOR_THRESHOLDS`, which no network trains on) and the reference photos, each with
 its species' photos by the same author left out of the bank. Among those, every confident answer (more likely than
 not, more than "other fungi", and for an ensemble agreed by its networks) naming the wrong species must fall below
-the margin.
+the margin, unless no answer of that species can be "low" anyway (a deadly or poisonous species, or one of a genus
+with deadly members a photo cannot tell apart).
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import pandas as pd
 
 from champy.data.labelled import load_labelled
 from champy.data.sources import NEW_SOURCES_FOR_THRESHOLDS, photo_sources
+from champy.edibility import lookup
 from champy.inference.ensemble import Model
+from champy.safety.genera import dangerous_genera
 from champy.safety.photos import embed_photos, shown_path, siblings
-from champy.safety.risk import LOW_CONFIDENCE
+from champy.safety.risk import LOW_CONFIDENCE, SAFE_STATUSES
 from champy.safety.vouch import VouchBank, evidence
 from champy.training.prepare import PreparedData
 
@@ -56,6 +59,11 @@ def fit_photos(validation: pd.DataFrame, new_sources: Path | None, references: p
     return pd.concat(parts, ignore_index=True).fillna({"held": False})
 
 
+def _may_be_low(species: str) -> bool:
+    """Whether an answer of `species` can be "low" at all (rated safe, outside the genera with deadly members)."""
+    return lookup(species).status in SAFE_STATUSES and species.split()[0] not in dangerous_genera()
+
+
 @dataclass
 class MarginFit:
     margin: float
@@ -67,7 +75,7 @@ class MarginFit:
 
 
 def choose_margin(model: Model, bank: VouchBank, photos: pd.DataFrame, references: pd.DataFrame) -> MarginFit:
-    """The smallest margin that no confident wrong answer among `photos` reaches."""
+    """The smallest margin that no confident wrong answer among `photos` reaches (of species that may be "low")."""
     names = [label["name"] for label in model.labels]
     classes = {name for i, name in enumerate(names) if i != model.other_index}
     known = [i for i in range(len(names)) if i != model.other_index]
@@ -78,7 +86,7 @@ def choose_margin(model: Model, bank: VouchBank, photos: pd.DataFrame, reference
         top = known[int(np.argmax(probs[known]))]
         other = probs[model.other_index] if model.other_index is not None else 0.0
         agreed = members is None or len({known[int(np.argmax(m[row][known]))] for m in members}) == 1
-        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed:
+        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed or not _may_be_low(names[top]):
             continue
         path, species = photos["path"].iloc[row], photos["species"].iloc[row]
         held = siblings(references, path, "author") if photos["held"].iloc[row] else []
