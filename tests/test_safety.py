@@ -37,33 +37,24 @@ REFERENCES = DATA_DIR / "reference_photos"
 SPECIES_MODELS = available_models()
 """Every shipped model, the ensemble default included."""
 DEADLY_FLOOR = {
-    "champy_ensemble": 10,
-    "mobilenet_v2_species": 9,
-    "efficientnet_lite0_species": 8,
-    "efficientnet_lite1_species": 10,
-    "efficientnet_lite2_species": 9,
+    "champy_ensemble": 14,
+    "mobilenet_v2_species": 13,
+    "efficientnet_lite0_species": 12,
+    "efficientnet_lite1_species": 19,
+    "efficientnet_lite2_species": 13,
 }
-"""Unseen deadly photos answered "deadly", of 12: one under what benchmarks/safety.py measured (11 for the ensemble;
-10, 9, 11, 10 for its candidates)."""
+"""Unseen deadly photos answered "deadly", of 30: one under what benchmarks/safety.py measured (15 for the ensemble;
+14, 13, 20, 14 for the single networks; the others are "poisonous" or "uncertain", never "low")."""
 EDIBLE_LOW_FLOOR = {
-    "champy_ensemble": 0.5,
-    "mobilenet_v2_species": 0.65,
-    "efficientnet_lite0_species": 0.6,
-    "efficientnet_lite1_species": 0.6,
-    "efficientnet_lite2_species": 0.5,
+    "champy_ensemble": 0.04,
+    "mobilenet_v2_species": 0.04,
+    "efficientnet_lite0_species": 0.03,
+    "efficientnet_lite1_species": 0.02,
+    "efficientnet_lite2_species": 0.18,
 }
-"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 51.7 % (ensemble, its
-members' probability and look-alike routes counting on every answer) and 67.5, 61.7, 61.7 and 54.2 %; the goal is
-60 %, which the ensemble and efficientnet_lite2_species miss."""
-
-
-def probs(**by_species: float) -> np.ndarray:
-    """A probability vector over the shipped labels, the rest of the mass on "other fungi"."""
-    vector = np.zeros(len(NAMES))
-    for species, value in by_species.items():
-        vector[NAMES.index(species.replace("_", " "))] = value
-    vector[OTHER] = 1.0 - vector.sum()
-    return vector
+"""Right-and-low share of edible test photos outside the dangerous genera, under the measured 5.0 % (ensemble) and
+5.0, 4.2, 2.5 and 19.2 %: "low" needs Champy to vouch for the species (champy.safety.vouch), which it can for few
+boletes; the goal of 60 % is far off."""
 
 
 def photo(species: str) -> np.ndarray:
