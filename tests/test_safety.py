@@ -57,6 +57,15 @@ EDIBLE_LOW_FLOOR = {
 boletes; the goal of 60 % is far off."""
 
 
+def probs(**by_species: float) -> np.ndarray:
+    """A probability vector over the shipped labels, the rest of the mass on "other fungi"."""
+    vector = np.zeros(len(NAMES))
+    for species, value in by_species.items():
+        vector[NAMES.index(species.replace("_", " "))] = value
+    vector[OTHER] = 1.0 - vector.sum()
+    return vector
+
+
 def photo(species: str) -> np.ndarray:
     """The embedding of a photo just like the vouch bank's photos of `species` (one axis per species; a species
     without a class on the last axis)."""
