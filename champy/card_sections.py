@@ -140,23 +140,21 @@ def _share(value: float | None, of: int) -> str:
 
 
 def cross_source_table(card: dict) -> str | None:
-    """The card's figures per group of photo sources (`benchmarks/cross_source.py --card`) as a markdown table, same
-    sources beside new ones, each cell saying what it counts; None when the card has none."""
+    """The card's figures per group of photo sources (`benchmarks/cross_source.py --card`) as markdown: one bullet
+    per group, same sources beside new ones, each figure saying what it counts (a list wraps on a phone where a
+    seven-column table would not); None when the card has none."""
     section = card.get("cross_source")
     if not section:
         return None
     lines = []
     for group, row in section["groups"].items():
         lines.append(
-            f"| {group} | {row['photos']} | {_share(row['top1_known'], row['known_species_photos'])} | {row['low']} | "
-            f"{_share(row['low_wrong'], row['low'])} | {_share(row['other_species_low'], row['other_species_photos'])} "
-            f"| {row['dangerous_low']} of {row['dangerous_photos']} |"
+            f"- **{group}** ({row['photos']} photos): top-1 {_share(row['top1_known'], row['known_species_photos'])} "
+            f"photos of known species; {row['low']} answers at low, {row['low_wrong_count']} of them naming the wrong "
+            f"species; other species at low {_share(row['other_species_low'], row['other_species_photos'])}; deadly "
+            f"or poisonous at low: {row['dangerous_low']} of {row['dangerous_photos']}"
         )
-    header = (
-        "| photos | n | top-1 (photos of known species) | answers at low | low with the wrong species (of low answers) "
-        "| other species at low (of their photos) | deadly or poisonous at low |"
-    )
-    return "\n".join([header, "|:--|--:|--:|--:|--:|--:|--:|", *lines])
+    return "\n".join(lines)
 
 
 def dangerous_confusions(card: dict) -> list[Confusion]:

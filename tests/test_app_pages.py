@@ -110,10 +110,10 @@ def test_model_card_page_draws_the_card() -> None:
     assert members["member"].tolist() == [entry["model"] for entry in card["members"]]
     assert members["weight"].tolist() == [f"{entry['weight']:.2f}" for entry in card["members"]]
     cross = card["cross_source"]["groups"]  # benchmarks/cross_source.py --card
-    table = next(text.value for text in app.markdown if text.value.startswith("| photos | n | top-1"))
+    table = next(text.value for text in app.markdown if text.value.startswith("- **same sources"))
     for group, row in cross.items():
-        assert f"| {group} | {row['photos']} | " in table
-        assert f"| {row['dangerous_low']} of {row['dangerous_photos']} |" in table
+        assert f"- **{group}** ({row['photos']} photos): " in table
+        assert f"deadly or poisonous at low: {row['dangerous_low']} of {row['dangerous_photos']}" in table
     assert any(text.value.startswith("**Photos from other sources.**") for text in app.markdown)
     over_splits = card.get("evaluation_over_splits")  # benchmarks/ensemble_splits.py --card, for these members
     shown = [text.value for text in app.markdown if text.value.startswith("| figure | mean ± sd (%) |")]

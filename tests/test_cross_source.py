@@ -145,7 +145,10 @@ def test_figures_count_what_they_say() -> None:
     assert set(by_source) == {"a", "b", "all"} and by_source["b"]["top1_known"] is None
     assert low_mistakes(rows) == [{**rows[2].__dict__}]
     table = cross_source_table({"cross_source": {"groups": {"new sources": every}, "measured_by": "x"}})
-    assert "| new sources | 4 | 50.0 % of 2 | 2 | 50.0 % of 2 | 50.0 % of 2 | 0 of 1 |" in table
+    assert table == (
+        "- **new sources** (4 photos): top-1 50.0 % of 2 photos of known species; 2 answers at low, 1 of them naming "
+        "the wrong species; other species at low 50.0 % of 2; deadly or poisonous at low: 0 of 1"
+    )
     assert cross_source_table({}) is None
 
 

@@ -125,11 +125,14 @@ def test_missing_file_folder_and_device_are_told_apart(tmp_path):
 
 
 def test_cli_predict_says_what_a_path_is(tmp_path):
-    missing = tmp_path / "missing.jpg"
-    run = _predict(["/etc", "/dev/zero", str(missing)], cwd=tmp_path)
+    missing, empty = tmp_path / "missing.jpg", tmp_path / "empty"
+    (empty / "notes").mkdir(parents=True)
+    (empty / "notes" / "read me.txt").write_text("no photo here")
+    run = _predict([str(empty), "/dev/zero", str(missing)], cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"champy: skipped {empty / 'notes' / 'read me.txt'} (not an image file)" in run.stderr
     assert [line for line in run.stderr.splitlines() if line.startswith("champy: error: ")] == [
-        "champy: error: /etc: is a folder, not a file",
+        f"champy: error: {empty}: no photo in this folder",
         "champy: error: /dev/zero: is a device, not a file",
         f"champy: error: {missing}: file not found",
     ]

@@ -52,10 +52,11 @@ def _write_overlay(overlay, target: Path) -> Path:
     return target
 
 
-def photo_paths(arguments: list[str]) -> tuple[list[str], list[str]]:
-    """The photos the arguments name, and the files skipped: a folder stands for the image files under it
-    (recursively, sorted), its other files are skipped; any other argument is taken as a photo file."""
-    photos, skipped = [], []
+def photo_paths(arguments: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The photos the arguments name, the files skipped and the folders without a photo: a folder stands for the
+    image files under it (recursively, sorted), its other files are skipped; any other argument is taken as a photo
+    file."""
+    photos, skipped, empty = [], [], []
     for argument in arguments:
         if not argument.strip():
             raise ChampyError("an empty argument: name a photo file or a folder of photos")
@@ -64,22 +65,27 @@ def photo_paths(arguments: list[str]) -> tuple[list[str], list[str]]:
             continue
         from champy.data.labelled import IMAGE_SUFFIXES
 
+        before = len(photos)
         for path in sorted(path for path in Path(argument).rglob("*") if not path.is_dir()):
             (photos if path.suffix.lower() in IMAGE_SUFFIXES else skipped).append(str(path))
-    return photos, skipped
+        if len(photos) == before:
+            empty.append(argument)
+    return photos, skipped, empty
 
 
 def _predict(args: argparse.Namespace) -> int:
     from champy.edibility import DISCLAIMER
     from champy.inference import identify, load_model
 
-    images, skipped = photo_paths(args.images)
+    images, skipped, empty = photo_paths(args.images)
     for path in skipped:
         print(f"champy: skipped {path} (not an image file)", file=sys.stderr)
     if not images:
         raise ChampyError(f"no photo to identify in {', '.join(args.images)}")
+    for folder in empty:
+        print(f"champy: error: {folder}: no photo in this folder", file=sys.stderr)
     model = load_model(args.model)
-    answers, failed = 0, False
+    answers, failed = 0, bool(empty)
     if args.json:
         print("[", flush=True)
     for index, image in enumerate(images):
