@@ -66,6 +66,8 @@ def _may_be_low(species: str) -> bool:
 
 @dataclass
 class MarginFit:
+    """The chosen margin and what it was chosen on."""
+
     margin: float
     wrong: int
     """Confident wrong answers among the fitting photos (each below the margin)."""
