@@ -232,7 +232,10 @@ def test_a_rejected_photo_keeps_the_probability_and_genus_routes() -> None:
 def test_profile_round_trip_and_bad_file(tmp_path: Path) -> None:
     shipped = read_profile(profile_path(MODELS_DIR / "mobilenet_v2_species.h5"))
     write_profile(shipped, tmp_path / "copy.safety.json")
-    assert read_profile(tmp_path / "copy.safety.json") == shipped
+    copy = read_profile(tmp_path / "copy.safety.json")
+    assert copy == shipped and np.array_equal(copy.reference_matrix(), shipped.reference_matrix())
+    shipped_text = profile_path(MODELS_DIR / "mobilenet_v2_species.h5").read_text()
+    assert (tmp_path / "copy.safety.json").read_text() == shipped_text  # float32 rows write the same JSON
     assert read_profile(tmp_path / "none.safety.json") is None
     (tmp_path / "bad.safety.json").write_text('{"model": "x"}')
     with pytest.raises(ChampyError, match="cannot read the safety profile"):

@@ -152,8 +152,7 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path, new_source
             for a, p, s in zip(answers, val.probs, val_rows["species"])
         ),
         references=tuple(
-            ReferencePhoto(str(s), shown_path(p), tuple(float(x) for x in e))
-            for s, p, e in zip(refs["species"], refs["path"], bank.embeddings)
+            ReferencePhoto(str(s), shown_path(p), e) for s, p, e in zip(refs["species"], refs["path"], bank.embeddings)
         ),
         how_chosen=how,
         vouch=vouch,
