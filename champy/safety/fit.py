@@ -22,8 +22,7 @@ from champy.inference.ensemble import Model
 from champy.safety.genera import dangerous_genera
 from champy.safety.photos import Embedded, embed_photos, shown_path
 from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer, model_key_of
-from champy.safety.risk import SAFE_STATUSES
-from champy.safety.vouch_fit import choose_margin, fit_bank, fit_photos
+from champy.safety.vouch_fit import choose_margin, fit_bank, fit_photos, may_be_low
 from champy.training.prepare import PreparedData, prepare
 
 TOXIC = ("deadly", "poisonous")
@@ -87,10 +86,7 @@ def choose_thresholds(
     deadly = [i for i in known if status_of[i] == "deadly"]
     toxic = [i for i in known if status_of[i] in TOXIC]
     risky_genera = [i for i in known if (model.labels[i].get("genus") or names[i].split()[0]) in dangerous_genera()]
-    safe = np.array(
-        [lookup(s).status in SAFE_STATUSES and s.split()[0] not in dangerous_genera() and s in names for s in species],
-        bool,
-    )
+    safe = np.array([may_be_low(s) and s in names for s in species], bool)
     share = f"at most {PROBABILITY_FALSE_ALARMS:.0%} of {int(safe.sum())} validation photos of safe species"
     thresholds = Thresholds(
         deadly_probability=_ceiling(_mass(val.probs[safe], deadly), PROBABILITY_FALSE_ALARMS, 0.005, 0.05),

@@ -12,6 +12,7 @@ The bank of photos (embeddings only) is stored beside the safety profile in `mod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,12 @@ class VouchBank:
     embeddings: np.ndarray
     species: tuple[str, ...]
     paths: tuple[str, ...]
+
+    @cached_property
+    def rows(self) -> dict[str, np.ndarray]:
+        """The bank's rows of each species, grouped once (every identification reads them)."""
+        species = np.asarray(self.species)
+        return {name: np.flatnonzero(species == name) for name in dict.fromkeys(self.species)}
 
     def save(self, path: Path) -> None:
         """Write the bank atomically (float16 embeddings)."""
@@ -93,14 +100,12 @@ def _nearest_mean(similarity: np.ndarray) -> float:
 def evidence(embedding: np.ndarray, answer: str, bank: VouchBank, classes: set[str]) -> Evidence | None:
     """The evidence for `answer` in one photo's embedding, or None when the bank has no photo of it or no rival."""
     similarity = bank.embeddings @ np.asarray(embedding, np.float32)
-    species = np.asarray(bank.species)
-    own = species == answer
-    rivals = [name for name in dict.fromkeys(bank.species) if name not in classes]
-    if not own.any() or not rivals:
+    rivals = [name for name in bank.rows if name not in classes]
+    if answer not in bank.rows or not rivals:
         return None
-    scored = {name: _nearest_mean(similarity[species == name]) for name in rivals}
+    scored = {name: _nearest_mean(similarity[bank.rows[name]]) for name in rivals}
     rival = max(scored, key=scored.get)
-    return Evidence(_nearest_mean(similarity[own]), scored[rival], rival)
+    return Evidence(_nearest_mean(similarity[bank.rows[answer]]), scored[rival], rival)
 
 
 def vouch_doubt(

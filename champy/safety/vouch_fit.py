@@ -26,7 +26,7 @@ from champy.inference.ensemble import Model
 from champy.safety.genera import dangerous_genera
 from champy.safety.photos import embed_photos, shown_path, siblings
 from champy.safety.risk import LOW_CONFIDENCE, SAFE_STATUSES
-from champy.safety.vouch import VouchBank, evidence
+from champy.safety.vouch import VouchBank, evidence, members_disagree
 from champy.training.prepare import PreparedData
 
 CLASS_PHOTOS = 40
@@ -59,7 +59,7 @@ def fit_photos(validation: pd.DataFrame, new_sources: Path | None, references: p
     return pd.concat(parts, ignore_index=True).fillna({"held": False})
 
 
-def _may_be_low(species: str) -> bool:
+def may_be_low(species: str) -> bool:
     """Whether an answer of `species` can be "low" at all (rated safe, outside the genera with deadly members)."""
     return lookup(species).status in SAFE_STATUSES and species.split()[0] not in dangerous_genera()
 
@@ -87,8 +87,8 @@ def choose_margin(model: Model, bank: VouchBank, photos: pd.DataFrame, reference
     for row, (probs, embedding) in enumerate(zip(embedded.probs, embedded.embeddings)):
         top = known[int(np.argmax(probs[known]))]
         other = probs[model.other_index] if model.other_index is not None else 0.0
-        agreed = members is None or len({known[int(np.argmax(m[row][known]))] for m in members}) == 1
-        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed or not _may_be_low(names[top]):
+        agreed = members is None or members_disagree(members[:, row], names, model.other_index) is None
+        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed or not may_be_low(names[top]):
             continue
         path, species = photos["path"].iloc[row], photos["species"].iloc[row]
         held = siblings(references, path, "author") if photos["held"].iloc[row] else []
