@@ -14,12 +14,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.evaluation.evaluate_model import evaluate_model
 from champy.evaluation.metrics import top_k_accuracy
 from champy.image_batch import load_images
 from champy.inference import available_models
 from champy.paths import IMAGENET_WEIGHTS_DIR, SHARED_DIR
-from champy.training.prepare import prepare
 
 
 def imagenet_features(paths: list[str]) -> np.ndarray:

@@ -29,13 +29,13 @@ from champy.atomic import write_text
 from champy.data.labelled import load_labelled
 from champy.data.sources import NEW_SOURCES_FOR_TESTING, photo_sources
 from champy.evaluation.cross_source import Answered, low_mistakes, source_figures
+from champy.evaluation.photos import siblings
 from champy.inference import available_models, identify, load_model
 from champy.inference.ensemble import Model
 from champy.inference.model import read_model_card, resolve_model_path
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
-from champy.safety.fit import leaving_out, trainer_split
-from champy.safety.photos import siblings
+from champy.training.safety_fit import leaving_out, trainer_split
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 NEW_SOURCES = SHARED_DIR / "data" / "photos_new_sources"

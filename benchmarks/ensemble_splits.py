@@ -46,16 +46,17 @@ from finetune_vs_probe import summary
 
 from champy.data.labelled import load_labelled
 from champy.errors import ChampyError
-from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.held_out import held_out_report
-from champy.evaluation.openset import open_set_section
 from champy.inference.ensemble import fuse
-from champy.inference.model import ChampyModel, load_model, read_model_card, resolve_model_path
+from champy.inference.loader import load_model
+from champy.inference.model import ChampyModel, read_model_card, resolve_model_path
 from champy.models.card import card_path, write_card
 from champy.paths import DEFAULT_MODEL, SHARED_DIR
-from champy.safety.fit import trainer_split, validation_rows
+from champy.scoring.calibration import apply_temperature
+from champy.scoring.openset import open_set_section
 from champy.training.config import TrainConfig
 from champy.training.ensemble_fit import select_members
+from champy.training.safety_fit import trainer_split, validation_rows
 from champy.training.trainer import train
 
 ADDED_LATER = {"label_smoothing": 0.0, "weight_decay": 0.0}

@@ -20,10 +20,10 @@ import numpy as np
 from baseline_logreg import imagenet_features, probe_accuracy
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.models.card import card_path
 from champy.paths import SHARED_DIR
 from champy.training.config import TrainConfig
-from champy.training.prepare import prepare
 from champy.training.trainer import train
 
 

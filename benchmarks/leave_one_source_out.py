@@ -101,7 +101,7 @@ def run_fold(source: str, held: pd.Series, table: pd.DataFrame, recipe: str, bac
 
 def card_test_rows(card: dict, data: Path) -> pd.DataFrame:
     """The fold network's own test split (as its trainer split the fold's folder)."""
-    from champy.training.prepare import prepare
+    from champy.data.prepare import prepare
 
     config = card["training"]["config"]
     prepared = prepare(load_labelled(data), config["min_per_class"], config["other_class"], config["seed"])

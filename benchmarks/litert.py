@@ -29,7 +29,7 @@ from app_server import CHROMIUM, CHROMIUM_ARGS, memory_mb, open_identify_page, s
 from app_server import upload_and_wait as upload
 
 from champy.inference import DEFAULT_MODEL, load_model
-from champy.inference.model import RUNTIME_ENV
+from champy.inference.loader import RUNTIME_ENV
 from champy.paths import DATA_DIR
 
 PHOTO = DATA_DIR / "sample_photos" / "Boletus_edulis" / "mto_mo1725981.jpg"

@@ -1,6 +1,6 @@
 """Open-set scores side by side on a shipped model's own split, and (with --write-card) the best one into its card.
 
-Scores from the calibrated probabilities (see `champy.evaluation.openset`): top known probability, that minus the
+Scores from the calibrated probabilities (see `champy.scoring.openset`): top known probability, that minus the
 pooled "other fungi" probability, one minus the "other fungi" probability (outlier exposure); and, for comparison,
 scores from the logits and the pooled features: max logit, energy (log-sum-exp of the known logits), cosine to the
 nearest known-class mean and mean cosine to the k nearest training photos. Every threshold flags at most 5 % of the
@@ -18,14 +18,14 @@ import keras
 import numpy as np
 
 from champy.data.labelled import load_labelled
-from champy.evaluation.calibration import apply_temperature, expected_calibration_error
-from champy.evaluation.openset import choose_threshold, flagged_share, open_set_section
+from champy.data.prepare import prepare
 from champy.image_batch import load_images
 from champy.inference import available_models, read_model_card
 from champy.inference.keras_model import load_tensorflow_model
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
-from champy.training.prepare import prepare
+from champy.scoring.calibration import apply_temperature, expected_calibration_error
+from champy.scoring.openset import choose_threshold, flagged_share, open_set_section
 
 
 def _features_and_probs(model, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,12 +30,12 @@ import pandas as pd
 
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
+from champy.evaluation.photos import siblings
 from champy.inference import available_models, identify, load_model
 from champy.inference.ensemble import Model
 from champy.paths import DATA_DIR, SHARED_DIR
-from champy.safety.fit import leaving_out, trainer_split
 from champy.safety.genera import dangerous_genera
-from champy.safety.photos import siblings
+from champy.training.safety_fit import leaving_out, trainer_split
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"

@@ -17,8 +17,8 @@ from PIL import Image
 
 from champy.atomic import atomic_path, write_text
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.inference.model import DEFAULT_MODEL, read_model_card
-from champy.training.prepare import prepare
 
 LONGEST_SIDE = 384
 

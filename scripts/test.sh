@@ -13,8 +13,10 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 python3 -m pip install -q -r requirements-test.txt
 python3 -m pip install -q --no-deps -e .
-# Lint and format (settings in pyproject.toml): a failure stops the run before the tests.
+# Lint, format and layers (settings in pyproject.toml): a failure stops the run before the tests.
 python3 -m ruff check .
 python3 -m ruff format --check .
+# The layers of champy/ (contracts in pyproject.toml; README, "How the code is laid out").
+lint-imports --no-cache
 # loadfile keeps each test file on one worker, so its module fixtures (loaded models, servers) are built once.
 python3 -m pytest -q -n "${CHAMPY_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -13,10 +13,10 @@ import pytest
 from locations import FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.inference import identify
 from champy.inference.ensemble import Model
 from champy.inference.model import DEFAULT_MODEL, read_model_card
-from champy.training.prepare import prepare
 
 
 def shared_photos() -> Path:

@@ -12,18 +12,18 @@ import pytest
 from helpers import held_out_photos, shared_photos, unseen_species_photos
 
 from champy.data.labelled import load_labelled
-from champy.evaluation.calibration import apply_temperature
-from champy.evaluation.openset import members_margin, open_set_score
+from champy.evaluation.photos import siblings
 from champy.images import load_image
 from champy.inference import DEFAULT_MODEL, available_models, identify, load_model, read_model_card
 from champy.inference.ensemble import EnsembleModel, fuse
 from champy.models.card import ENSEMBLE_SUFFIX
 from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, Risk, assess_risk
-from champy.safety.fit import leaving_out
-from champy.safety.photos import siblings
 from champy.safety.risk import member_dangers, with_member_dangers
+from champy.scoring.calibration import apply_temperature
+from champy.scoring.openset import members_margin, open_set_score
 from champy.training.ensemble_fit import select_members
+from champy.training.safety_fit import leaving_out
 
 CARD = read_model_card(DEFAULT_MODEL)
 REFERENCES = DATA_DIR / "reference_photos"

@@ -8,10 +8,10 @@ from locations import SAMPLE_PHOTOS
 
 from champy.cli import main
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.errors import ChampyError
 from champy.evaluation.evaluate_model import split_rows, trained_on
 from champy.inference import load_model
-from champy.training.prepare import prepare
 
 MODEL = "mobilenet_v2_species"
 

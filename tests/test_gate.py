@@ -17,7 +17,8 @@ from locations import SHARED_DIR, SHARED_NOT_FUNGI, SHARED_PHOTOS, needs_shared
 from champy.data.labelled import load_labelled
 from champy.image_batch import load_images
 from champy.inference.gate import GATE_INPUT_SIZE, gate_features, gate_file, has_gate
-from champy.inference.gate_fit import (
+from champy.paths import PROJECT_ROOT
+from champy.training.gate_fit import (
     HARD_CATEGORIES,
     SMALL_CREATURES_CATEGORY,
     fit_params,
@@ -26,7 +27,6 @@ from champy.inference.gate_fit import (
     source_folds,
     source_group,
 )
-from champy.paths import PROJECT_ROOT
 
 BROAD = SHARED_DIR / "data" / "not_fungi_broad"
 # Floors from the held-out measurement of the shipped gates (5 folds over whole sources, 2 % of mushrooms rejected):

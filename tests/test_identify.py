@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from helpers import held_out_photos, not_fungi_photos, unseen_species_photos
 
-from champy.evaluation.calibration import apply_temperature
 from champy.images import load_image, load_model_input
 from champy.inference import (
     DEFAULT_MODEL,
@@ -16,6 +15,7 @@ from champy.inference import (
 )
 from champy.inference.gate import gate_features
 from champy.inference.keras_model import load_tensorflow_model
+from champy.scoring.calibration import apply_temperature
 
 SINGLE_MODELS = [name for name in available_models() if "members" not in read_model_card(name)]
 NETWORK = "mobilenet_v2_species"

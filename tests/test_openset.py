@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from helpers import held_out_photos, unseen_species_photos
 
-from champy.evaluation.calibration import apply_temperature
-from champy.evaluation.openset import ENSEMBLE_SCORES, OPEN_SET_SCORES, known_confidence, open_set_score
 from champy.images import load_image, load_model_input
 from champy.inference import available_models, identify, load_model
 from champy.inference.ensemble import EnsembleModel
 from champy.models.card import card_path
+from champy.scoring.calibration import apply_temperature
+from champy.scoring.openset import ENSEMBLE_SCORES, OPEN_SET_SCORES, known_confidence, open_set_score
 
 # Floors from the test-split figures the shipped cards record (unseen species flagged: 64-81 %, known photos
 # 4-6 %: the single models' thresholds, chosen on validation for at most 5 %, flag 9-13 of 232 known test photos;

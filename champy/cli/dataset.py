@@ -16,6 +16,7 @@ from champy.data.ingest import ingest, is_ingested
 from champy.data.manifest import resplit, write_manifest
 from champy.data.selection import RANKS, SelectionRules, select_images
 from champy.errors import ChampyError
+from champy.inference.gate import PhotoGate
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -143,7 +144,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    _print("gate", gate_images(args.out, batch_size=_gate_batch_size(args), progress=not args.quiet))
+    _print("gate", gate_images(args.out, PhotoGate(), batch_size=_gate_batch_size(args), progress=not args.quiet))
     return 0
 
 
@@ -170,7 +171,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"shard {args.shard} done; once every shard is, run: {gate}champy dataset manifest --out {args.out}")
         return 0
     if args.gate:
-        _print("gate", gate_images(args.out, batch_size=batch_size, progress=options.progress))
+        _print("gate", gate_images(args.out, PhotoGate(), batch_size=batch_size, progress=options.progress))
     _print("manifest", write_manifest(args.out, seed=args.seed, fractions=args.fractions))
     return 0
 

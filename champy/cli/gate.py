@@ -16,7 +16,7 @@ def _negatives(folders: list[Path]):
     """The non-mushroom photos of every folder (with their categories and sources)."""
     import pandas as pd
 
-    from champy.inference.gate_fit import negative_photos
+    from champy.training.gate_fit import negative_photos
 
     for folder in folders:
         problem = folder_problem(folder)
@@ -32,7 +32,7 @@ def _negatives(folders: list[Path]):
 
 def _fit(args: argparse.Namespace) -> int:
     from champy.inference.gate import gate_file
-    from champy.inference.gate_fit import fit_gate, gate_positives
+    from champy.training.gate_fit import fit_gate, gate_positives
 
     photos = load_labelled(args.photos)
     positives = gate_positives(photos, args.min_per_class, not args.no_other_class, args.seed)

@@ -11,8 +11,8 @@ from champy.paths import DATA_DIR, DEFAULT_MODEL, SHARED_DIR
 def _fit(args: argparse.Namespace) -> int:
     from champy.errors import ChampyError
     from champy.inference import load_model
-    from champy.safety.fit import fit_profile
     from champy.safety.profile import profile_path, write_profile
+    from champy.training.safety_fit import fit_profile
 
     for folder in (args.photos, args.references):
         if not folder.is_dir():

@@ -1,1 +1,2 @@
-"""Data: GBIF archive ingestion, image download, the dataset tree, manifests and splits."""
+"""Data: GBIF archive ingestion, image download, the dataset tree, manifests, labelled folders, and the classes
+and split of a folder (`prepare`)."""

@@ -2,6 +2,10 @@
 
 Temporary failures (429, 5xx, timeouts, dropped connections) are retried with exponential
 backoff (honouring `Retry-After`); anything else fails at once with a one-line reason.
+
+The retries are this module's own rather than urllib3's `Retry` on the adapter: `Retry` covers a request up to its
+response headers, while a connection dropped as the body streams in (streamed, to stop at `MAX_IMAGE_BYTES`) is a
+failure of the same kind that it never sees. Both would be needed, and their attempts would multiply.
 """
 
 from __future__ import annotations

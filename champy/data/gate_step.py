@@ -1,6 +1,7 @@
 """Gate step: move downloaded images that are not mushrooms out of the dataset tree.
 
-Every JPEG under `Fungi/` is scored once by the identification core's mushroom gate. Scores are
+Every JPEG under `Fungi/` is scored once by a mushroom gate (the caller's: `champy.inference.gate.PhotoGate` for
+`champy dataset gate`, so the data layer loads no model itself). Scores are
 appended, one batch at a time, to `gate_scores.csv`, so a killed run loses at most one batch and a
 rerun scores only new files. An image the gate rejects (or that cannot be decoded) is moved, by an
 atomic rename, to `rejected/` under the same relative path; nothing is deleted, and an image that the
@@ -16,6 +17,7 @@ import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,19 @@ REJECTED_DIR = "rejected"
 SCORES_FILE = "gate_scores.csv"
 GATE_FILE = "gate.csv"
 SCORE_COLUMNS = ("path", "gbifID", "mushroom_probability")
+
+
+class MushroomScorer(Protocol):
+    """What the gate step asks of a mushroom gate."""
+
+    input_size: int
+    """The square side, in pixels, of the photos it scores."""
+    threshold: float
+    """The lowest mushroom probability it keeps."""
+
+    def probability(self, pixels: np.ndarray) -> np.ndarray:
+        """P(mushroom) of each photo of a uint8 batch (n, input_size, input_size, 3)."""
+        ...
 
 
 def rejected_path(root: Path, relpath: str) -> Path:
@@ -82,17 +97,15 @@ def _decode(path: Path, size: int) -> np.ndarray | None:
         return None
 
 
-def _score_batch(root: Path, relpaths: list[str]) -> list[tuple[str, str, float]]:
+def _score_batch(root: Path, relpaths: list[str], gate: MushroomScorer) -> list[tuple[str, str, float]]:
     """(path, gbifID, mushroom probability) per image; NaN for a file that cannot be decoded."""
-    from champy.inference.gate import GATE_INPUT_SIZE, gate_features, load_gate
-
     with ThreadPoolExecutor(max_workers=4) as pool:
-        pixels = list(pool.map(lambda p: _decode(root / p, GATE_INPUT_SIZE), relpaths))
+        pixels = list(pool.map(lambda p: _decode(root / p, gate.input_size), relpaths))
     readable = [i for i, image in enumerate(pixels) if image is not None]
     probability = np.full(len(relpaths), np.nan)
     if readable:
         batch = np.stack([pixels[i] for i in readable])
-        probability[readable] = load_gate().probability(gate_features(batch))
+        probability[readable] = gate.probability(batch)
     return [(p, gbif_id_of(p), float(value)) for p, value in zip(relpaths, probability)]
 
 
@@ -105,13 +118,13 @@ def _move(source: Path, target: Path) -> bool:
     return True
 
 
-def _score_new_images(root: Path, cached: pd.DataFrame, batch_size: int, progress: bool) -> int:
+def _score_new_images(root: Path, cached: pd.DataFrame, gate: MushroomScorer, batch_size: int, progress: bool) -> int:
     """Score the images under `Fungi/` that have no cached score, one appended batch at a time; returns how many."""
     todo = sorted(files_on_disk(root) - set(cached["path"]))
     bar = Progress(len(todo), "gate", enabled=progress)
     try:
         for start in range(0, len(todo), batch_size):
-            rows = _score_batch(root, todo[start : start + batch_size])
+            rows = _score_batch(root, todo[start : start + batch_size], gate)
             _append_scores(root, rows)
             for _, _, probability in rows:
                 bar.advance(not np.isnan(probability))
@@ -131,18 +144,17 @@ def _place_by_verdict(root: Path, scores: pd.DataFrame) -> tuple[int, int]:
     return aside, back
 
 
-def gate_images(out_dir: str | Path, batch_size: int = 128, progress: bool = True) -> dict:
-    """Score the new images under `Fungi/`, move rejected ones to `rejected/`, write `gate.csv`; returns counts."""
-    from champy.inference.gate import load_gate
-
+def gate_images(out_dir: str | Path, gate: MushroomScorer, batch_size: int = 128, progress: bool = True) -> dict:
+    """Score the new images under `Fungi/` with `gate`, move rejected ones to `rejected/`, write `gate.csv`; returns
+    counts."""
     root = Path(out_dir)
     if not (root / "Fungi").is_dir():
         raise ChampyError(f"{root / 'Fungi'} not found: run `champy dataset download` first")
     if batch_size < 1:
         raise ChampyError("--batch-size must be at least 1")
-    scored = _score_new_images(root, read_scores(root), batch_size, progress)
+    scored = _score_new_images(root, read_scores(root), gate, batch_size, progress)
     scores = read_scores(root)
-    scores["kept"] = scores["mushroom_probability"].astype(float) >= load_gate().threshold
+    scores["kept"] = scores["mushroom_probability"].astype(float) >= gate.threshold
     aside, back = _place_by_verdict(root, scores)
     present = np.array([(root / p).is_file() or rejected_path(root, p).is_file() for p in scores["path"]], bool)
     scores = scores[present].sort_values("path").reindex(columns=[*SCORE_COLUMNS, "kept"])

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import prepare
 from champy.data.splits import SPLITS
 from champy.errors import ChampyError
-from champy.evaluation.calibration import apply_temperature
 from champy.evaluation.metrics import classification_metrics
-from champy.evaluation.openset import flagged_share, open_set_score
 from champy.paths import PROJECT_ROOT
-from champy.training.prepare import prepare
+from champy.scoring.calibration import apply_temperature
+from champy.scoring.openset import flagged_share, open_set_score
 
 
 def trained_on(card: dict, data_dir: str | Path) -> bool:

@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from champy.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature
 from champy.evaluation.metrics import classification_metrics
-from champy.evaluation.openset import open_set_section
 from champy.image_batch import load_images
+from champy.scoring.calibration import apply_temperature, expected_calibration_error, fit_temperature
+from champy.scoring.openset import open_set_section
 
 
 def predict_rows(model: keras.Model, rows: pd.DataFrame, batch_size: int = 32) -> np.ndarray:

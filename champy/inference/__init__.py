@@ -17,7 +17,7 @@ _EXPORTS = {
     "ChampyModel": "champy.inference.model",
     "available_models": "champy.inference.model",
     "unavailable_models": "champy.inference.model",
-    "load_model": "champy.inference.model",
+    "load_model": "champy.inference.loader",
     "read_model_card": "champy.inference.model",
 }
 __all__ = sorted(_EXPORTS)

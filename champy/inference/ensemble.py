@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from champy.errors import ModelLoadError
-from champy.evaluation.calibration import apply_temperature
 from champy.images import load_image
-from champy.inference.model import ChampyModel, Outputs, load_model, matching_profile
+from champy.inference.model import ChampyModel, Outputs, matching_profile
 from champy.models.card import model_name
 from champy.safety.risk import Risk, assess_risk, member_dangers, with_member_dangers
 from champy.safety.vouch import members_disagree
+from champy.scoring.calibration import apply_temperature
 
 PixelSet = dict[int, np.ndarray]
 """An ensemble's input: one pixel batch per member input size."""
@@ -53,7 +53,7 @@ def member_problems(card: dict, members: list[ChampyModel]) -> list[str]:
 class EnsembleModel:
     """A shipped ensemble ready for inference (load it with `load_model`; its members are loaded by `loader`)."""
 
-    def __init__(self, path: Path, card: dict, loader: Callable[[str], ChampyModel] = load_model) -> None:
+    def __init__(self, path: Path, card: dict, loader: Callable[[str], ChampyModel]) -> None:
         self.path = path
         self.name = model_name(path)
         self.card = card

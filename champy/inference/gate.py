@@ -77,6 +77,24 @@ def load_gate(backbone: str = DEFAULT_GATE_BACKBONE) -> GateParams:
     return GateParams(**vector, intercept=float(data["intercept"]), threshold=float(data["threshold"]))
 
 
+@dataclass(frozen=True)
+class PhotoGate:
+    """A shipped gate on photos: uint8 pixels at `input_size` in, P(mushroom) out (the dataset's gate step)."""
+
+    backbone: str = DEFAULT_GATE_BACKBONE
+
+    @property
+    def input_size(self) -> int:
+        return gate_input_size(self.backbone)
+
+    @property
+    def threshold(self) -> float:
+        return load_gate(self.backbone).threshold
+
+    def probability(self, pixels: np.ndarray) -> np.ndarray:
+        return load_gate(self.backbone).probability(gate_features(pixels, self.backbone))
+
+
 def imagenet_input(pixels, backbone: str = DEFAULT_GATE_BACKBONE):
     """RGB 0..255 pixels normalised as `backbone`'s ImageNet network expects (NumPy or tensors)."""
     from champy.models.factory import normalisation_matrix

@@ -16,13 +16,13 @@ import numpy as np
 from PIL import Image
 
 from champy.edibility import DISCLAIMER, edibility_warnings, lookup
-from champy.evaluation.calibration import apply_temperature
-from champy.evaluation.openset import open_set_score
 from champy.images import ImageSource, check_photo_count, fit_within, load_image
 from champy.inference.decode import Candidate, genus_rollup, top_species
 from champy.inference.ensemble import Model
 from champy.inference.gradcam import overlay
 from champy.safety import Risk
+from champy.scoring.calibration import apply_temperature
+from champy.scoring.openset import open_set_score
 
 GENUS_CONFIDENT = 0.6
 

@@ -34,7 +34,7 @@ from champy.inference.gate import (  # noqa: E402
     imagenet_input,
 )
 from champy.inference.head import ACTIVATIONS  # noqa: E402
-from champy.inference.model import ChampyModel, _check_members, resolve_model_path  # noqa: E402
+from champy.inference.model import ChampyModel, check_members, resolve_model_path  # noqa: E402
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, read_card  # noqa: E402
 from champy.models.registry import get_backbone  # noqa: E402
 from champy.models.storage import load_keras_model  # noqa: E402
@@ -198,7 +198,7 @@ def _load(path: Path):
     if path.name.endswith(ENSEMBLE_SUFFIX):
         from champy.inference.ensemble import EnsembleModel
 
-        _check_members(read_card(path))
+        check_members(read_card(path))
         return EnsembleModel(path, read_card(path), load_tensorflow_model)
     return KerasModel.load(path)
 

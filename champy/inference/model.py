@@ -1,17 +1,17 @@
-"""A loaded Champy model: its card, its compiled forward pass and, for each batch of photos, one pass.
+"""A loaded Champy network: its card, its compiled forward pass and, for each batch of photos, one pass.
 
 `ChampyModel.run` computes, in ONE forward pass, the species probabilities, the pooled ImageNet features the
 mushroom gate reads and the last convolutional maps, then the Grad-CAM map of the chosen class from the head's
-gradient on those maps. `load_model` runs that pass compiled for the CPU with the LiteRT runtime and Grad-CAM in
-NumPy (`champy.inference.compiled`, `champy.inference.head`): no TensorFlow. Only a model whose compiled form is
-missing or stale from the cache loads in TensorFlow (`champy.inference.keras_model`, one log line says so), to be
-compiled and cached, after which it answers in LiteRT too; one that cannot be compiled keeps answering in TensorFlow.
+gradient on those maps. It runs that pass compiled for the CPU with the LiteRT runtime and Grad-CAM in NumPy
+(`champy.inference.compiled`, `champy.inference.head`): no TensorFlow. Only a model whose compiled form is missing
+or stale from the cache loads in TensorFlow (`champy.inference.keras_model`, one log line says so), to be compiled
+and cached, after which it answers in LiteRT too; one that cannot be compiled keeps answering in TensorFlow. Models
+are loaded by `champy.inference.loader`; this module also says which files in `models/` can be offered.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ import numpy as np
 from champy.errors import ChampyError, ModelLoadError
 from champy.image_batch import load_images
 from champy.images import to_model_input
-from champy.inference.compiled import Compiled, cache_dir, load_compiled, model_digest
+from champy.inference.compiled import Compiled
 from champy.inference.gate import load_gate
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
 from champy.models.storage import MODEL_SUFFIXES, check_h5
@@ -33,8 +33,6 @@ from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
 
 log = logging.getLogger(__name__)
-RUNTIME_ENV = "CHAMPY_RUNTIME"
-"""Set to "tensorflow", `load_model` answers in TensorFlow as before the LiteRT path (`benchmarks/litert.py`)."""
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 """How an ensemble card names a member: a model name in `models/`, never a path."""
 
@@ -219,7 +217,7 @@ def _unservable_reason(path: Path, model_stamp: tuple | None, card_stamp: tuple 
         if problem:
             raise ModelLoadError(f"{path.name}: {problem}")
         if path.name.endswith(ENSEMBLE_SUFFIX):
-            _check_members(read_card(path))
+            check_members(read_card(path))
         else:
             check_h5(path)
             read_card(card_path(path))
@@ -249,7 +247,7 @@ def _member_names(card: dict) -> list[str]:
     return names
 
 
-def _check_members(card: dict) -> None:
+def check_members(card: dict) -> None:
     """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
     for name, entry in zip(_member_names(card), card["members"]):
         path = MODELS_DIR / f"{name}.h5"
@@ -285,41 +283,3 @@ def unavailable_models() -> dict[str, str]:
 def read_model_card(name_or_path: str | Path) -> dict:
     """The card of a model (a single network or an ensemble), read without loading any network."""
     return read_card(card_path(resolve_model_path(name_or_path)))
-
-
-@lru_cache(maxsize=8)
-def _load(path: Path) -> ChampyModel:
-    if path.name.endswith(ENSEMBLE_SUFFIX):
-        from champy.inference.ensemble import EnsembleModel
-
-        _check_members(read_card(path))
-        return EnsembleModel(path, read_card(path))
-    problem = file_problem(path)
-    if problem:
-        raise ModelLoadError(f"model file {path}: {problem}")
-    if path.suffix == ".h5":
-        check_h5(path)  # a broken or hostile file is refused before anything is compiled
-    card = read_card(card_path(path))
-    compiled = load_compiled(model_name(path), model_digest(path), None)
-    if compiled is not None:
-        return ChampyModel(path, card, compiled)
-    log.warning("%s: no current compiled form in %s, compiling it with TensorFlow", model_name(path), cache_dir())
-    from champy.inference.keras_model import KerasModel
-
-    model = KerasModel.load(path)
-    return ChampyModel(path, model.card, model.compiled_form) if model.compile() else model
-
-
-_LOADING = threading.RLock()
-"""One load at a time: the app's warm-up thread and a page asking for the same member never load it twice."""
-
-
-def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ChampyModel:
-    """Load a model once per process (later calls return the same object); an ensemble comes back as an
-    `EnsembleModel`, which answers wherever a `ChampyModel` does."""
-    if os.environ.get(RUNTIME_ENV) == "tensorflow":
-        from champy.inference.keras_model import load_tensorflow_model
-
-        return load_tensorflow_model(name_or_path)
-    with _LOADING:
-        return _load(resolve_model_path(name_or_path).resolve())

@@ -1,4 +1,6 @@
-"""Training: dataset preparation, the CPU feature-cache fast path, the GPU path and cards.
+"""Fitting: everything that learns from photos.
 
-Measuring a trained model lives in `champy.evaluation`.
+The networks (`trainer`, with the CPU feature-cache fast path and the GPU path), the mushroom gate (`gate_fit`),
+the safety profiles and their vouch banks (`safety_fit`, `vouch_fit`) and the ensembles (`ensemble_fit`). The class
+selection and split of a folder, which evaluation needs too, is `champy.data.prepare`.
 """

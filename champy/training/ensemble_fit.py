@@ -19,15 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from champy.errors import ChampyError
-from champy.evaluation.calibration import apply_temperature, negative_log_likelihood
 from champy.evaluation.held_out import held_out_report
 from champy.inference.ensemble import fuse
 from champy.inference.gate import gate_file
-from champy.inference.model import ChampyModel, load_model
+from champy.inference.loader import load_model
+from champy.inference.model import ChampyModel
 from champy.models.card import CARD_VERSION, ENSEMBLE_SUFFIX, software_versions, write_card
 from champy.paths import MODELS_DIR
-from champy.safety.fit import trainer_split, validation_rows
+from champy.scoring.calibration import apply_temperature, negative_log_likelihood
 from champy.training.config import ENSEMBLE_MAX_KNOWN_FLAGGED
+from champy.training.safety_fit import trainer_split, validation_rows
 
 SPLIT_SETTINGS = ("min_per_class", "other_class", "seed")
 

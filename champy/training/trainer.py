@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import OTHER_LABEL, PreparedData, class_weights, file_list_hash, prepare
 from champy.data.sources import photo_sources, without_sources
 from champy.data.splits import SPLITS
 from champy.edibility import lookup
@@ -41,7 +42,6 @@ from champy.training.distribute import (
     worker_name,
 )
 from champy.training.pipeline import image_dataset
-from champy.training.prepare import OTHER_LABEL, PreparedData, class_weights, file_list_hash, prepare
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import pandas as pd
 
 from champy.atomic import write_json
 from champy.data.labelled import IMAGE_SUFFIXES
+from champy.data.prepare import prepare
 from champy.image_batch import load_images
 from champy.inference.gate import DEFAULT_GATE_BACKBONE, GateParams, gate_features, gate_input_size
-from champy.training.prepare import prepare
 
 NEGATIVES_TABLE = "negatives.csv"
 SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}

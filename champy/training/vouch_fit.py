@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import PreparedData
 from champy.data.sources import NEW_SOURCES_FOR_THRESHOLDS, photo_sources
 from champy.edibility import lookup
+from champy.evaluation.photos import embed_photos, shown_path, siblings
 from champy.inference.ensemble import Model
 from champy.safety.genera import dangerous_genera
-from champy.safety.photos import embed_photos, shown_path, siblings
 from champy.safety.risk import LOW_CONFIDENCE, SAFE_STATUSES
 from champy.safety.vouch import VouchBank, evidence, members_disagree
-from champy.training.prepare import PreparedData
 
 CLASS_PHOTOS = 40
 """Training photos kept per class in the bank (chosen by a hash of their path): enough for the nearest three."""

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from champy.evaluation.calibration import apply_temperature
 from champy.inference.ensemble import Model
 from champy.paths import PROJECT_ROOT
+from champy.scoring.calibration import apply_temperature
 
 
 @dataclass

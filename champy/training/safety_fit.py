@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from champy.data.labelled import load_labelled
+from champy.data.prepare import PreparedData, prepare
 from champy.edibility import lookup
 from champy.errors import ChampyError
+from champy.evaluation.photos import Embedded, embed_photos, shown_path
 from champy.inference.ensemble import Model
 from champy.safety.genera import dangerous_genera
-from champy.safety.photos import Embedded, embed_photos, shown_path
 from champy.safety.profile import ReferencePhoto, SafetyProfile, Thresholds, ValidationAnswer, model_key_of
-from champy.safety.vouch_fit import choose_margin, fit_bank, fit_photos, may_be_low
-from champy.training.prepare import PreparedData, prepare
+from champy.training.vouch_fit import choose_margin, fit_bank, fit_photos, may_be_low
 
 TOXIC = ("deadly", "poisonous")
 SIMILARITY_FALSE_ALARMS = 0.025
@@ -114,7 +114,7 @@ def choose_thresholds(
 
 def fit_profile(model: Model, photos_dir: Path, references_dir: Path, new_sources: Path | None = None) -> SafetyProfile:
     """The safety profile of `model` from its validation photos and the reference photos, with its vouch bank and
-    margin (`champy.safety.vouch_fit`; `new_sources`: the folder of photos from other collections, or None)."""
+    margin (`champy.training.vouch_fit`; `new_sources`: the folder of photos from other collections, or None)."""
     val_rows = validation_rows(model, photos_dir)
     if val_rows.empty:
         raise ChampyError(f"no validation photo of {model.name} in {photos_dir}")
