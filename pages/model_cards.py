@@ -12,7 +12,8 @@ from champy_app import support
 
 def show_summary(name: str, card: dict) -> None:
     st.caption(
-        f"{support.as_text(name)} · backbone {support.as_text(card['backbone'])} · input {card['input']['size']} px · "
+        f"{support.as_text(name)} · backbone {support.as_text(card['backbone'])} · "
+        f"input {support.as_text(card['input']['size'])} px · "
         f"{len(card['labels'])} classes ({sections.known_species_count(card)} species and "
         f"'{sections.OTHER_CLASS}') · created {support.as_text(str(card.get('created', 'date not recorded'))[:10])}"
     )
@@ -50,12 +51,13 @@ def show_training_data(card: dict) -> None:
     st.subheader("Training data and licences")
     data, split = card.get("data", {}), card.get("split", {})
     weights = card.get("weights", {})
+    licence = sections.WEIGHTS_LICENCES.get(card["backbone"]) or support.as_text(weights.get("requested", "?"))
     st.markdown(
         f"- **Photos:** {support.as_text(data.get('images_used', '?'))} of "
         f"{support.as_text(data.get('images_in_source', '?'))} in {support.as_text(data.get('source', '?'))}. "
         f"{sections.TRAINING_PHOTOS_LICENCE}\n"
         f"- **Attribution:** {support.as_text(data.get('attribution', 'not recorded'))}\n"
-        f"- **Pretrained weights:** {sections.WEIGHTS_LICENCES.get(card['backbone'], weights.get('requested', '?'))}\n"
+        f"- **Pretrained weights:** {licence}\n"
         f"- **Split:** {support.as_text(split.get('method', 'not recorded'))}; "
         f"seed {support.as_text(split.get('seed', '?'))}\n"
         f"- **File list sha256:** {support.as_text(data.get('file_list_sha256', 'not recorded'))}"
