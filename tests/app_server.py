@@ -20,7 +20,6 @@ from typing import Any
 import requests
 
 from champy.paths import PROJECT_ROOT
-from champy_app.support import RESULT_CAPTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,6 +32,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 APP_SCRIPT = PROJECT_ROOT / "app.py"
+ANSWER_CARD = "champyAnswerCard"
+"""The test id of the Identify page's answer card: its appearance marks a finished identification."""
 
 
 def free_port() -> int:
@@ -132,15 +133,16 @@ def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
 
 
 def upload_and_wait(
-    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str = RESULT_CAPTION, drawn: bool = False
+    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str | None = None, drawn: bool = False
 ) -> float:
     """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
 
-    Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown
-    (the verdict, probability bars and edibility badges are drawn before it); on another page, to the image
-    captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
+    Returns the seconds from handing the files to the uploader to the answer card being shown; on another page, to
+    the image captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
     """
-    result = page.get_by_test_id("stImageCaption").filter(has_text=marker)
+    result = (
+        page.get_by_test_id("stImageCaption").filter(has_text=marker) if marker else page.get_by_test_id(ANSWER_CARD)
+    )
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
         earlier.first.click()
