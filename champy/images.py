@@ -223,19 +223,33 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
         raise BadImageError(f"{name}: corrupt or truncated image ({exc})") from None
 
 
-def _draft_scale(image: Image.Image, draft_size: int | None) -> int:
-    """The reduction a JPEG's draft mode decodes at for `draft_size` (1, 2, 4 or 8), 1 for any other format."""
-    if not draft_size or image.format != "JPEG":
+def reduction(image: Image.Image, draft_size: int | None) -> int:
+    """How much `load_image` shrinks the opened `image` while decoding it for `draft_size`: a JPEG's draft scale (1,
+    2, 4 or 8), any other format's integer box reduction (1 without `draft_size`)."""
+    if not draft_size:
         return 1
     fits = min(image.width // draft_size, image.height // draft_size)
-    return max((scale for scale in (1, 2, 4, 8) if scale <= fits), default=1)
+    if image.format == "JPEG":
+        return max((scale for scale in (1, 2, 4, 8) if scale <= fits), default=1)
+    return max(1, fits)
+
+
+def photo_reduction(data: bytes, draft_size: int) -> int:
+    """`reduction` of the photo in `data` (0 when its header cannot be read: decoding it gives the reason). Two
+    draft sizes of one reduction decode a photo to the same image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return reduction(Image.open(io.BytesIO(data)), draft_size)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return 0
 
 
 def decode_bytes(image: Image.Image, draft_size: int | None) -> int:
     """About the memory decoding the opened `image` takes: its decoded pixels (at the draft scale for a JPEG, with a
     decoder's own copy for WebP and HEIF, `DECODE_BYTES_PER_PIXEL`), plus a progressive JPEG's coefficients."""
     pixels = image.width * image.height
-    scale = _draft_scale(image, draft_size)
+    scale = reduction(image, draft_size) if image.format == "JPEG" else 1  # the others decode at full size first
     cost = pixels // (scale * scale) * DECODE_BYTES_PER_PIXEL.get(image.format or "", 4)
     return cost + (pixels * 3 if image.format == "JPEG" and image.info.get("progressive") else 0)
 
@@ -243,11 +257,10 @@ def decode_bytes(image: Image.Image, draft_size: int | None) -> int:
 def _decode(image: Image.Image, draft_size: int | None) -> Image.Image:
     """The opened `image` decoded, reduced for `draft_size`, converted to RGB and turned upright."""
     image.seek(0)
-    factor = 1
+    factor = reduction(image, draft_size)
     if draft_size and image.format == "JPEG":
         image.draft("RGB", (draft_size, draft_size))
-    elif draft_size:
-        factor = max(1, min(image.width // draft_size, image.height // draft_size))
+        factor = 1
     image.load()
     orientation = image.getexif().get(ORIENTATION_TAG)
     rgb = _reduced_rgb(image, factor)
