@@ -54,7 +54,7 @@ def show_model_column(column, name: str, result) -> None:
             )
             st.markdown(f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} {badge}")
         if result.overlay is not None:
-            st.image(result.overlay, caption="Where it looked (Grad-CAM)", width="stretch", output_format="JPEG")
+            st.image(result.overlay, caption="Where it looked (Grad-CAM)", width=240, output_format="JPEG")
 
 
 def show_agreement(results: dict) -> None:
@@ -93,7 +93,7 @@ def compare_on_photo(upload, names: list[str]) -> None:
     if not results:
         return
     photo, summary = st.columns([1, 2])
-    photo.image(next(iter(results.values())).photo, caption="Your photo", width="stretch", output_format="JPEG")
+    photo.image(next(iter(results.values())).photo, caption="Your photo", width=320, output_format="JPEG")
     with summary:
         show_agreement(results)
     for column, (name, result) in zip(st.columns(len(results)), results.items()):

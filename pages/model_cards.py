@@ -3,11 +3,12 @@ limitations, training data and licences, evaluation, calibration, confusions and
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
-from champy_app import support
+from champy_app import responsive_table, support, wording
 
 
 def show_summary(name: str, card: dict) -> None:
@@ -62,7 +63,7 @@ def show_training_data(card: dict) -> None:
         f"seed {support.as_text(split.get('seed', '?'))}\n"
         f"- **File list sha256:** {support.as_text(data.get('file_list_sha256', 'not recorded'))}"
     )
-    st.dataframe(sections.split_frame(card), hide_index=True, width="stretch")
+    st.markdown(responsive_table.table_html(sections.split_frame(card).astype(str)), unsafe_allow_html=True)
 
 
 def show_evaluation(card: dict) -> None:
@@ -102,6 +103,8 @@ def show_evaluation(card: dict) -> None:
     st.plotly_chart(
         sections.confusion_figure(card, normalise), width="stretch", config=support.STATIC_CHART, key="confusion"
     )
+    st.markdown("**The most frequent confusions** (test photos)")
+    st.markdown(responsive_table.table_html(sections.top_confusions(card).astype(str)), unsafe_allow_html=True)
 
 
 def show_members(card: dict) -> None:
@@ -114,14 +117,13 @@ def show_members(card: dict) -> None:
         f"{support.as_text(selection.get('fitted_on', 'validation split'))}). Its gate is "
         f"{support.as_text(card.get('gate_member', '?'))}'s; Grad-CAM is drawn by the member with the largest weight."
     )
-    st.dataframe(
+    members = pd.DataFrame(
         [
             {"member": entry["model"], "backbone": entry.get("backbone", "?"), "weight": f"{entry['weight']:.2f}"}
             for entry in card["members"]
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
+    st.markdown(responsive_table.table_html(members), unsafe_allow_html=True)
 
 
 def show_training(card: dict) -> None:
@@ -159,7 +161,13 @@ def main() -> None:
         st.error("No model is installed in `models/`.")
         return
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
-    name = st.selectbox("Model", names, index=default, key="card_model")
+    name = st.selectbox(
+        "Model",
+        names,
+        index=default,
+        key="card_model",
+        format_func=lambda option: wording.model_label(option, support.model_card(option).get("backbone", "")),
+    )
     card = support.model_card(name)
     show_summary(name, card)
     show_limitations(card)
