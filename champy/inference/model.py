@@ -228,9 +228,11 @@ def _check_companions(path: Path, card: dict) -> None:
     """Raise `ModelLoadError` when the files beside a model that it answers with are broken: its safety profile (a
     broken one must never be taken for none) and, for a single network, the mushroom gate its backbone reads."""
     try:
-        model_profile(path)
+        profile = model_profile(path)
     except ChampyError as exc:
         raise ModelLoadError(f"{model_name(path)}: its safety profile is unusable ({exc})") from None
+    if profile is not None and profile.reference_matrix().shape[1] != profile.vouch.embeddings.shape[1]:
+        raise ModelLoadError(f"{model_name(path)}: its look-alike and vouch banks hold embeddings of different lengths")
     if "members" not in card:
         own = gate_file(card["backbone"])
         read_gate(own if own.is_file() else gate_file(DEFAULT_GATE_BACKBONE))
@@ -366,4 +368,4 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> ChampyModel:
 
         return load_tensorflow_model(name_or_path)
     with _LOADING:
-        return _load(resolve_model_path(name_or_path).resolve())
+        return _load(Path(os.path.abspath(resolve_model_path(name_or_path))))  # a link is checked as named
