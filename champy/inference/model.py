@@ -233,9 +233,10 @@ def _check_companions(path: Path, card: dict) -> None:
         raise ModelLoadError(f"{model_name(path)}: its safety profile is unusable ({exc})") from None
     if profile is not None and profile.reference_matrix().shape[1] != profile.vouch.embeddings.shape[1]:
         raise ModelLoadError(f"{model_name(path)}: its look-alike and vouch banks hold embeddings of different lengths")
-    if "members" not in card:
-        own = gate_file(card["backbone"])
-        read_gate(own if own.is_file() else gate_file(DEFAULT_GATE_BACKBONE))
+    gate = gate_file(card["backbone"])
+    gate = gate if gate.is_file() else gate_file(DEFAULT_GATE_BACKBONE)
+    if "members" not in card and gate.is_file():  # without one, loading the model says so
+        read_gate(gate)
 
 
 @lru_cache(maxsize=64)
