@@ -6,8 +6,9 @@ the uploaded bytes) and per model, so a rerun of the page never runs the network
 keeps only what the page shows (display-size images and the answer), at most `RESULTS_CACHE_BYTES`,
 each for `RESULTS_CACHE_TTL_S` seconds. An identification in flight is shared (a rerun or another session
 with the same photos waits for it), at most `MAX_IDENTIFICATIONS` run at once in the process (the others wait
-in arrival order and the page says so), and the photos of a request are decoded once for every model that
-reduces them alike (`DECODED`: the Compare page's models share one decode).
+in arrival order and the page says so; one whose session has gone meanwhile is dropped), and the photos of a
+request are decoded once for every model that reduces them alike (`DECODED`: the Compare page's models share one
+decode).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import string
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +28,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
-from streamlit.runtime.scriptrunner import script_runner
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
 from champy.errors import BadImageError, ChampyError
 from champy.fair_slots import FairSlots
@@ -148,6 +151,15 @@ def decoded_photos(photos: list[tuple[str, bytes]], digest: str, draft_size: int
     return DECODED.get_or_compute((digest, reductions), decode)
 
 
+def session_gone() -> Callable[[], bool]:
+    """Whether the browser session running this page has gone (its tab closed or its connection lost), asked
+    later; never, outside a page run."""
+    context = get_script_run_ctx()
+    if context is None:
+        return lambda: False
+    return lambda: not Runtime.instance().is_active_session(context.session_id)
+
+
 def waiting_notice(place: Any, ahead: int) -> None:
     """Say in `place` (a page placeholder) that this identification waits for a free turn, and how many wait before
     it."""
@@ -167,7 +179,7 @@ def identify_photos(photos: list[tuple[str, bytes]], model_name: str) -> Identif
 
     def compute() -> Identification:
         notice = st.empty()
-        with IDENTIFYING.hold(1, on_wait=lambda ahead: waiting_notice(notice, ahead)):
+        with IDENTIFYING.hold(1, on_wait=lambda ahead: waiting_notice(notice, ahead), gone=session_gone()):
             notice.empty()
             model = cached_model(model_name)
             decoded = decoded_photos(photos, digest, 2 * model.size)

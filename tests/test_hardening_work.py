@@ -15,7 +15,7 @@ from PIL import Image
 
 from champy.decode_budget import MAX_JPEG_SCANS, structure_problem
 from champy.errors import BadImageError
-from champy.fair_slots import FairSlots
+from champy.fair_slots import Abandoned, FairSlots
 from champy.images import check_request, load_image
 from champy.inference import available_models
 from champy.result_cache import ResultCache
@@ -81,6 +81,28 @@ def test_decode_slots_hold_bytes_and_serve_in_arrival_order():
     assert order == ["big", "small"] and slots.held == 0
     with slots.hold(500):  # larger than the whole budget: it runs, alone
         assert slots.held == 500
+
+
+def test_a_waiter_whose_session_has_gone_is_dropped_and_its_turn_passes_on():
+    slots = FairSlots(1)
+    gone, outcome = threading.Event(), []
+
+    def waiter() -> None:
+        try:
+            with slots.hold(1, gone=gone.is_set):
+                outcome.append("ran")
+        except Abandoned:
+            outcome.append("dropped")
+
+    with slots.hold(1):
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.1)
+        gone.set()  # the browser tab closes while the identification waits
+        thread.join(5)
+        assert outcome == ["dropped"]
+    with slots.hold(1):  # nothing was left holding a turn
+        assert slots.held == 1
 
 
 def test_a_value_in_flight_is_computed_once_for_every_caller():
