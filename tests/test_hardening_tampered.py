@@ -55,6 +55,8 @@ CARD_CASES = {
     "top1_object": ((SINGLE, ("metrics", "test", "top1"), {}), "metrics.test.top1 is not a share"),
     "input_markdown": ((SINGLE, ("input", "size"), BEACON), "input.size must be a whole number"),
     "score_bogus": ((ENSEMBLE, ("open_set", "score"), "bogus"), "open_set.score 'bogus' is not one of"),
+    "group_markdown": ((ENSEMBLE, ("cross_source", "groups"), {BEACON: {"photos": 1}}), "not plain group names"),
+    "splits_text": ((ENSEMBLE, ("evaluation_over_splits",), {"figures": {"top1": "97 %"}}), "not spreads"),
 }
 
 

@@ -18,6 +18,9 @@ INPUT_SIZES = range(32, 1025)
 TEMPERATURES = (0.01, 100.0)
 """The calibration temperatures a card may hold: above 0 and far from overflowing the softmax."""
 BACKBONE_NAME = re.compile(r"[a-z0-9_]{1,64}")
+PLAIN_NAME = re.compile(r"(?:[^\W_]|[ ,()'-]){1,80}")
+"""A name the pages write into markdown as it is: letters, digits, spaces and a few marks, no markup."""
+SPREAD_KEYS = ("mean", "sd", "min", "max")
 SHARE_KEYS = ("top1", "top3", "top5")
 """The test figures read as shares of photos (0..1)."""
 
@@ -95,6 +98,38 @@ def _section_problems(card: dict) -> list[str]:
     return problems
 
 
+def _study_problems(card: dict) -> list[str]:
+    """Problems of the optional sections the Model cards page draws as tables: `cross_source` (plain group names,
+    figures that are numbers) and `evaluation_over_splits` (spreads of numbers, photo counts)."""
+    problems = []
+    cross = card.get("cross_source")
+    if cross is not None:
+        groups = cross.get("groups") if isinstance(cross, dict) else None
+        if not isinstance(groups, dict) or not all(
+            isinstance(name, str)
+            and PLAIN_NAME.fullmatch(name)
+            and isinstance(row, dict)
+            and all(value is None or _number(value) for value in row.values())
+            for name, row in groups.items()
+        ):
+            problems.append("cross_source.groups is not plain group names with figures")
+    splits = card.get("evaluation_over_splits")
+    if splits is not None:
+        spreads = (
+            [*splits.get("figures", {}).values(), splits.get("best_member_top1")] if isinstance(splits, dict) else []
+        )
+        counts = [splits.get(key) for key in ("test_known_photos", "test_unseen_photos")] if spreads else []
+        if not (
+            spreads
+            and all(isinstance(s, dict) and all(_number(s.get(key)) for key in SPREAD_KEYS) for s in spreads)
+            and all(isinstance(c, list) and c and all(_count(n) for n in c) for c in counts)
+            and isinstance(splits.get("seeds"), list)
+            and _share(splits.get("max_known_flagged"))
+        ):
+            problems.append("evaluation_over_splits is not spreads of figures over seeds with photo counts")
+    return problems
+
+
 def value_problems(card: dict) -> list[str]:
     """Every value of a card (already of the right top-level shape) that an answer or a page cannot use."""
     problems = []
@@ -119,6 +154,7 @@ def value_problems(card: dict) -> list[str]:
     if "test_known_species_only" in metrics:
         known = metrics["test_known_species_only"]
         problems += _test_metrics_problems(known, classes, "metrics.test_known_species_only", full=False)
+    problems += _study_problems(card)
     counts = card["split"].get("counts", {})
     if not isinstance(counts, dict) or not all(_count(n) for n in counts.values()):
         problems.append("split.counts is not photo counts by split")
