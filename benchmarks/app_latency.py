@@ -63,9 +63,11 @@ def choose_model(page: Any, name: str) -> None:
     """Pick model `name` in the Identify page's model chooser, folded in its advanced section."""
     page.get_by_test_id("stExpander").filter(has_text="Advanced").locator("summary").click()
     chooser = page.get_by_test_id("stSelectbox").filter(has_text="Model")
+    expect(chooser).to_be_visible()
+    page.wait_for_timeout(500)  # the expander's opening animation: a click during it does not open the list
     chooser.click()
     label = model_label(name, read_model_card(name).get("backbone", ""))
-    page.get_by_role("option", name=label, exact=True).click()
+    page.get_by_role("option").filter(has_text=label).first.click()  # each label is in no other
     expect(chooser.locator("input")).to_have_value(label)
 
 

@@ -29,6 +29,7 @@ def grid_html(result: Identification) -> str:
         figures.append(_figure(image_uri(overlay, GRID_IMAGE_PX), caption))
     scale = f'<div style="padding-top:0.9rem">{HEAT_SCALE_HTML}</div>' if result.overlays else ""
     return (
-        '<div data-testid="champyPhotoGrid" style="max-width:48rem"><div style="display:grid;gap:0.5rem;'
+        '<div data-testid="champyPhotoGrid" style="max-width:48rem"><p style="margin:1rem 0 0.3rem;font-weight:600">'
+        'Your photos and where Champy looked</p><div style="display:grid;gap:0.5rem;'
         f'grid-template-columns:repeat(auto-fill,minmax(9rem,1fr))">{"".join(figures)}</div>{scale}</div>'
     )

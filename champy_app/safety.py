@@ -43,7 +43,7 @@ def _species_card(species: str, edible_allowed: bool) -> None:
         st.markdown(edibility_badge(status))
     photos = reference_photos(species)
     if photos:
-        st.image(str(photos[0].path), width="stretch")
+        st.image(str(photos[0].path), width=320)  # a column's width on a desktop, not a whole phone screen
         st.caption(attribution(photos[0]))
     else:
         st.caption("No licensed reference photo.")

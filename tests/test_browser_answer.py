@@ -114,3 +114,18 @@ def test_no_drawer_covers_the_page_after_choosing_one(browser, app_url: str, vie
             page.get_by_text("Intended use").wait_for(timeout=120_000)
     finally:
         page.close()
+
+
+def test_several_photos_share_one_grid_of_small_heat_maps(browser, app_url: str) -> None:
+    page = browser.new_page(viewport=VIEWPORTS["phone"])
+    try:
+        open_identify_page(page, app_url)
+        cep = PROJECT_ROOT / "data" / "sample_photos" / "Boletus_edulis"
+        upload_and_wait(page, [cep / "mto_mo1725981.jpg", cep / "mto_mo1718535.jpg"])
+        figures = page.get_by_test_id("champyPhotoGrid").locator("figure")
+        assert figures.count() == 3  # the first photo, then where the model looked in each photo
+        boxes = [figures.nth(i).locator("img").bounding_box() for i in range(3)]
+        assert all(box["width"] <= VIEWPORTS["phone"]["width"] / 2 and box["height"] <= 240 for box in boxes), boxes
+        screenshot(page, SCREENSHOTS / "answer_two_photos_phone.png")
+    finally:
+        page.close()
