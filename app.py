@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
-from champy.edibility import DISCLAIMER, lookup
+from champy import card_sections as sections
 from champy.errors import ChampyError
 from champy.images import MAX_PHOTOS
 from champy.inference import DEFAULT_MODEL, available_models, unavailable_models
 from champy.occurrence_map import map_caption, occurrence_figure, plotly_config
+from champy_app import answer_card, candidates, photo_grid, risk_style, support, wording
 from champy_app import safety as app_safety
-from champy_app import support
 
 st.set_page_config(page_title="Champy", page_icon="🍄", layout="wide")
 support.keep_keras_session()
@@ -18,18 +20,23 @@ support.start_warm_up(DEFAULT_MODEL)
 
 
 def choose_model() -> str:
-    """The model chooser at the top of the page (reachable on a phone), on the shipped default unless changed."""
+    """The model chooser, folded in the page's advanced section, on the shipped default unless changed."""
     names = available_models()
     if not names:
         st.error("No model is installed: put a model (`.h5` and its `.json` card) in `models/`.")
         st.stop()
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
-    chooser, _ = st.columns([1, 2])
-    choice = chooser.selectbox(
-        "Model", names, index=default, key="model", help="The network that identifies the photo."
+    advanced = st.expander("Advanced: which model answers", icon=":material/tune:")
+    choice = advanced.selectbox(
+        "Model",
+        names,
+        index=default,
+        key="model",
+        format_func=lambda name: wording.model_label(name, support.model_card(name).get("backbone", "")),
+        help="The network that identifies the photo. The default combines three networks and is the most reliable.",
     )
     for reason in unavailable_models().values():
-        chooser.caption(f"Not offered: {support.as_text(support.brief(reason))}")
+        advanced.caption(f"Not offered: {support.as_text(support.brief(reason))}")
     return choice
 
 
@@ -48,86 +55,31 @@ def collect_photos() -> list:
     return photos
 
 
-def verdict_card(result) -> None:
-    """The answer: species with its common name, calibrated confidence and edibility, or why there is none."""
-    if result.verdict == "not_a_mushroom":
-        st.markdown("### This does not look like a mushroom")
-        st.write(
-            f"Mushroom probability {support.percent(result.mushroom_probability)}. "
-            "Upload a clear photo of the fruiting body."
-        )
-        return
-    top = result.species[0] if result.species else None
-    if result.verdict == "unknown":
-        st.markdown(f"### Not confident: {support.as_text(result.answer)}")
-        st.write("It may be a species this model does not know.")
-        if top:
-            st.markdown(
-                f"Best guess: *{support.as_text(top.name)}* · {support.percent(top.probability)} "
-                "(calibrated probability)"
-            )
-        return
-    st.markdown(f"### *{support.as_text(top.name)}*")
-    common = lookup(top.name).common_name.split(";")[0].strip()
-    if common:
-        st.markdown(f"**{support.as_text(common)}**")
+def show_candidates(result, model_name: str) -> None:
+    """The species Champy considered, 'a species Champy does not know' among them, and which species it knows."""
+    st.markdown("**What it could be** (calibrated probability)")
+    edible_allowed = risk_style.shows_edible(result.risk)
+    known = [name for name in sections.class_names(support.model_card(model_name)) if name != sections.OTHER_CLASS]
+    genera = ", ".join(f"<i>{html.escape(g.name)}</i> {support.percent(g.probability)}" for g in result.genus[:3])
     st.markdown(
-        f"Confidence: **{support.percent(top.probability)}** (calibrated probability of this species) · "
-        f"genus *{support.as_text(top.genus)}*"
+        candidates.candidates_html(result, edible_allowed)
+        + f'<p style="font-size:0.9rem">By genus: {genera}</p>'
+        + candidates.known_species_html(known),
+        unsafe_allow_html=True,
     )
-    st.markdown(support.edibility_badge(top.edibility))
-
-
-def show_verdict(result) -> None:
-    """The photo and the answer side by side, the risk banner right under them, then the look-alikes."""
-    photo, card = st.columns([1, 2])
-    photo.image(result.photo, caption="Your photo", width="stretch", output_format="JPEG")
-    with card:
-        verdict_card(result)
-    app_safety.risk_banner(result.risk)
-    dangerous = result.risk is not None and result.risk.level in ("deadly", "poisonous")
-    if result.species and (result.verdict != "not_a_mushroom" or dangerous):
-        app_safety.lookalike_comparison(result.species[0].name, result.risk)
-
-
-def show_candidates(result) -> None:
-    """The candidate species (thumbnail, probability bar, edibility) beside the genus roll-up."""
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**Most likely species** (calibrated probability)")
-        for candidate in result.species:
-            st.markdown(app_safety.candidate_row(candidate), unsafe_allow_html=True)
-        app_safety.edibility_legend()
-        for warning in result.warnings:
-            st.caption(f":material/warning: {support.as_text(warning)}")
-    with right:
-        st.markdown("**Genus** (its species' probabilities added up)")
-        st.markdown(support.genus_table(result.genus))
-
-
-def show_explanation(result) -> None:
-    """Where the model looked (Grad-CAM), for photos that were identified as mushrooms."""
-    if result.overlay is None:
-        return
-    heatmap, _ = st.columns([1, 1])
-    heatmap.image(result.overlay, caption=support.RESULT_CAPTION, width="stretch", output_format="JPEG")
-    heatmap.markdown(support.HEAT_SCALE_HTML, unsafe_allow_html=True)
-    if len(result.overlays) > 1:
-        st.caption("Where the model looked in your other photos")
-        for column, other in zip(st.columns(len(result.overlays) - 1), result.overlays[1:]):
-            column.image(other, width="stretch", output_format="JPEG")
 
 
 def show_map(species: str, model_name: str) -> None:
-    st.subheader(f"Where *{species}* has been recorded")
+    """Where the species has been recorded; one line with the GBIF link when there is nothing to map."""
     occurrences = support.cached_occurrences(species, support.occurrence_snapshot(model_name))
     if occurrences.count == 0:
-        st.info(
-            f"**No occurrence records of *{species}* to map.** {support.as_text(occurrences.notice or '')} "
-            f"See [*{species}* on GBIF]({occurrences.gbif_url}) for where it has been recorded.",
-            icon=":material/travel_explore:",
+        offline = "GBIF cannot be reached and no saved records" if occurrences.source == "none" else "no records"
+        st.caption(
+            f":material/travel_explore: No map: {offline} of *{support.as_text(species)}*. "
+            f"[See it on GBIF]({occurrences.gbif_url})"
         )
         return
+    st.markdown(f"**Where *{support.as_text(species)}* has been recorded**")
     st.plotly_chart(
         occurrence_figure(occurrences, titled=False), config=plotly_config(), width="stretch", key="occurrence_map"
     )
@@ -135,38 +87,54 @@ def show_map(species: str, model_name: str) -> None:
     st.caption(f"{map_caption(occurrences)} · [{species} on GBIF]({occurrences.gbif_url}){notice}")
 
 
-def identify_page() -> None:
-    """Upload photos of one mushroom: what it probably is, how sure, how dangerous, why, and where it grows."""
-    st.title("Identify a mushroom")
-    st.warning(DISCLAIMER, icon=":material/health_and_safety:")
-    model_name = choose_model()
-    photos = collect_photos()
-    if not photos:
-        st.info("Upload one or more photos of the same mushroom to identify it.")
-        return
-    try:
-        with st.spinner("Identifying…"):
-            result = support.identify_photos(support.read_uploads(photos), model_name)
-    except ChampyError as exc:
-        st.error(f"Cannot identify this upload: {support.as_text(exc)}", icon=":material/error:")
-        return
-    show_verdict(result)
+def show_result(result, model_name: str) -> None:
+    """Everything under the answer card: the candidates, the photos with Grad-CAM, the look-alikes and the map."""
     if result.verdict != "not_a_mushroom":
-        show_candidates(result)
-    show_explanation(result)
-    details = st.expander("Details", key="details", on_change="rerun")
-    if details.open:
-        details.write(f"Model `{model_name}` · {len(photos)} photo(s) · {support.total_ms(result.timings_ms):.0f} ms")
-        details.json(result.to_dict(), expanded=False)
+        show_candidates(result, model_name)
+    st.markdown(photo_grid.grid_html(result), unsafe_allow_html=True)
+    dangerous = result.risk is not None and result.risk.level in risk_style.DANGEROUS_LEVELS
+    if result.species and (result.verdict != "not_a_mushroom" or dangerous):
+        app_safety.lookalike_comparison(result.species[0].name, result.risk)
     if result.verdict != "not_a_mushroom" and result.species:
         show_map(result.species[0].name, model_name)
 
 
-st.navigation(
-    [
-        st.Page(identify_page, title="Identify", icon=":material/search:", default=True),
-        st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
-        st.Page("pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
-        st.Page("pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
-    ]
-).run()
+def identify_page() -> None:
+    """Upload photos of one mushroom: the answer card first (what it is, how sure, how dangerous), then the detail."""
+    st.markdown("### Identify a mushroom")
+    st.caption(f":material/health_and_safety: {wording.SHORT_DISCLAIMER}")
+    card = st.container(key="answer")
+    photos = collect_photos()
+    rest = st.container()
+    model_name = choose_model()
+    if not photos:
+        card.info("Upload one or more photos of the same mushroom to identify it.")
+        return
+    try:
+        with card, st.spinner("Identifying…"):
+            result = support.identify_photos(support.read_uploads(photos), model_name)
+    except ChampyError as exc:
+        card.error(f"Cannot identify this upload: {support.as_text(exc)}", icon=":material/error:")
+        return
+    card.markdown(answer_card.card_html(result), unsafe_allow_html=True)
+    with rest:
+        show_result(result, model_name)
+    details = st.expander("Details", key="details", on_change="rerun")
+    if details.open:
+        details.caption(
+            f"Answered by {wording.model_label(model_name, support.model_card(model_name).get('backbone', ''))} · "
+            f"{len(photos)} photo(s) · {support.total_ms(result.timings_ms):.0f} ms"
+        )
+
+
+PAGES = [
+    st.Page(identify_page, title="Identify", icon=":material/search:", default=True),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("pages/model_cards.py", title="Model cards", icon=":material/analytics:"),
+    st.Page("pages/dataset.py", title="Dataset", icon=":material/photo_library:"),
+]
+current = st.navigation(PAGES, position="hidden")  # no drawer: on a phone it stayed open over the page after a tap
+with st.container(horizontal=True, gap="small", key="page_links"):
+    for page in PAGES:
+        st.page_link(page, width="content")
+current.run()

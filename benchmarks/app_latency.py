@@ -1,13 +1,16 @@
-"""Warm upload to a fully drawn Identify page, against a bare Streamlit page, side by side in headless Chromium.
+"""Warm upload to the answer card and to a fully drawn Identify page, against a bare Streamlit page, side by side in
+headless Chromium.
 
 Starts `streamlit run app.py` and the floor (`benchmarks/floor_app.py`: a bare page that shows the uploaded
 photo and one plotly chart) on 127.0.0.1, one Chromium page on each. The first upload on each is the cold
 one: it is made `--think-s` seconds after the Identify page opened (the time a user takes to pick a photo,
 during which the app warms its model up). Then each of `--photos` other photos goes to both pages in turn
-(alternating which goes first), timed from handing the file to the uploader until the page is fully drawn:
-the script finished, every image loaded, every chart and map drawn. Every timed photo is new to the server.
-Prints the figures and the champy/floor ratio of the medians (goal: at most 1.5). With `--model`, that model is
-chosen in the page's model chooser before the think time (the default model otherwise).
+(alternating which goes first), timed from handing the file to the uploader until the answer card is shown, and
+until the page is fully drawn (settled): the script finished, every image loaded, every chart and map drawn. The
+floor's time is its page fully drawn. Every timed photo is new to the server. Prints the figures and two ratios of
+the medians: the answer card against the floor (goal: at most 1.3) and the settled page against the floor (goal: at
+most 2). With `--model`, that model is chosen in the page's advanced model chooser before the think time (the
+default model otherwise).
 
     python benchmarks/app_latency.py [--photos 8] [--think-s 5] [--model NAME] [--json results.json]
 """
@@ -24,16 +27,26 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, run_browser_benchmark, serving_app, upload_and_wait
+from app_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    open_identify_page,
+    run_browser_benchmark,
+    serving_app,
+    upload_and_time,
+    upload_and_wait,
+)
 from playwright.sync_api import expect, sync_playwright
 
-from champy.inference import DEFAULT_MODEL, available_models
+from champy.inference import DEFAULT_MODEL, available_models, read_model_card
 from champy.paths import SHARED_DIR
+from champy_app.wording import model_label
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
 FLOOR_MARKER = "Your photo"
-GOAL_RATIO = 1.5
+CARD_GOAL = 1.3
+SETTLED_GOAL = 2.0
 
 
 def benchmark_photos(count: int) -> list[Path]:
@@ -47,16 +60,20 @@ def benchmark_photos(count: int) -> list[Path]:
 
 
 def choose_model(page: Any, name: str) -> None:
-    """Pick model `name` in the Identify page's model chooser."""
+    """Pick model `name` in the Identify page's model chooser, folded in its advanced section."""
+    page.get_by_test_id("stExpander").filter(has_text="Advanced").locator("summary").click()
     chooser = page.get_by_test_id("stSelectbox").filter(has_text="Model")
+    expect(chooser).to_be_visible()
+    page.wait_for_timeout(500)  # the expander's opening animation: a click during it does not open the list
     chooser.click()
-    page.get_by_role("option", name=name, exact=True).click()
-    expect(chooser.locator("input")).to_have_value(name)
+    label = model_label(name, read_model_card(name).get("backbone", ""))
+    page.get_by_role("option").filter(has_text=label).first.click()  # each label is in no other
+    expect(chooser.locator("input")).to_have_value(label)
 
 
 def measure(count: int, think_s: float, model: str | None) -> dict[str, object]:
-    """Cold and warm upload-to-drawn times (seconds) of the Identify page (with `model` chosen, if given) and of the
-    floor page."""
+    """Cold and warm upload-to-answer-card and upload-to-drawn times (seconds) of the Identify page (with `model`
+    chosen, if given), and upload-to-drawn times of the floor page."""
     cold_photo, *timed = benchmark_photos(count)
     with tempfile.TemporaryDirectory() as cache:
         offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": cache}
@@ -75,24 +92,31 @@ def measure(count: int, think_s: float, model: str | None) -> dict[str, object]:
             cold = upload_and_wait(champy, [cold_photo], drawn=True)
             open_identify_page(floor, floor_url)
             upload_and_wait(floor, [cold_photo], marker=FLOOR_MARKER, drawn=True)
-            champy_s, floor_s = [], []
+            card_s, settled_s, floor_s = [], [], []
             for turn, photo in enumerate(timed):
-                runs = [(champy_s, champy, None), (floor_s, floor, FLOOR_MARKER)]
-                for times, page, marker in runs if turn % 2 == 0 else reversed(runs):
-                    kwargs = {"marker": marker} if marker else {}
-                    times.append(upload_and_wait(page, [photo], drawn=True, **kwargs))
+                runs = [(champy, None), (floor, FLOOR_MARKER)]
+                for page, marker in runs if turn % 2 == 0 else reversed(runs):
+                    shown, drawn = upload_and_time(page, [photo], marker=marker)
+                    if marker:
+                        floor_s.append(drawn)
+                    else:
+                        card_s.append(shown)
+                        settled_s.append(drawn)
             browser.close()
-    champy_median, floor_median = statistics.median(champy_s), statistics.median(floor_s)
+    card, settled, floor_median = (statistics.median(times) for times in (card_s, settled_s, floor_s))
     return {
         "model": model or DEFAULT_MODEL,
         "cold_first_upload_s": round(cold, 3),
         "think_s": think_s,
-        "champy_warm_s": [round(seconds, 3) for seconds in champy_s],
+        "card_warm_s": [round(seconds, 3) for seconds in card_s],
+        "settled_warm_s": [round(seconds, 3) for seconds in settled_s],
         "floor_warm_s": [round(seconds, 3) for seconds in floor_s],
-        "champy_median_s": round(champy_median, 3),
+        "card_median_s": round(card, 3),
+        "settled_median_s": round(settled, 3),
         "floor_median_s": round(floor_median, 3),
-        "ratio": round(champy_median / floor_median, 2),
-        "goal_ratio": GOAL_RATIO,
+        "card_ratio": round(card / floor_median, 2),
+        "settled_ratio": round(settled / floor_median, 2),
+        "goals": {"card_ratio": CARD_GOAL, "settled_ratio": SETTLED_GOAL},
         "photos": [str(photo.relative_to(PHOTOS_DIR)) for photo in timed],
     }
 
@@ -111,10 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     figures = run_browser_benchmark(lambda: measure(args.photos, args.think_s, args.model), args.json)
     if figures is None:
         return 2
-    verdict = "meets" if figures["ratio"] <= GOAL_RATIO else "misses"
+    for what, ratio, goal in (
+        ("answer card", figures["card_ratio"], CARD_GOAL),
+        ("settled page", figures["settled_ratio"], SETTLED_GOAL),
+    ):
+        verdict = "meets" if ratio <= goal else "misses"
+        print(f"warm upload -> {what} ({figures['model']}): {ratio} x the floor ({verdict} the {goal} goal)")
     print(
-        f"warm upload -> fully drawn page ({figures['model']}): champy {figures['champy_median_s']} s, "
-        f"floor {figures['floor_median_s']} s, champy/floor {figures['ratio']} ({verdict} the {GOAL_RATIO} goal)"
+        f"medians: card {figures['card_median_s']} s, settled {figures['settled_median_s']} s, "
+        f"floor {figures['floor_median_s']} s"
     )
     return 0
 

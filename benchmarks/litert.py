@@ -6,7 +6,8 @@ draws Grad-CAM in TensorFlow. Measured, alternating the paths run by run:
   cli       wall time of `python -m champy predict PHOTO` (a fresh process: imports, model load, one answer)
   warm      median time of `identify(photo)` once loaded and warmed up, in one process per path
   app       `streamlit run app.py`, a photo uploaded through headless Chromium as soon as the page opens: seconds
-            from the upload to the Grad-CAM overlay shown, and the server's resident memory (VmRSS) afterwards
+            from the upload to the answer card shown (the Grad-CAM overlay comes in the same run), and the server's
+            resident memory (VmRSS) afterwards
 Prints the medians per path and writes them as JSON with `--json`.
 
     python benchmarks/litert.py [--runs 3] [--warm-runs 20] [--skip-app] [--json results.json]

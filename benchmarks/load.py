@@ -2,7 +2,7 @@
 
 Starts `streamlit run app.py`, then `--sessions` headless Chromium pages at once each upload a
 different real photo per round for `--rounds` rounds (every upload is new to the server, so the
-model runs every time) and wait for the Grad-CAM overlay. Reports errors, p50/p95 latency and the
+model runs every time) and wait for the answer card. Reports errors, p50/p95 latency and the
 server's peak resident memory, sampled every 0.2 s. Everything stops after `--budget` seconds.
 
     python benchmarks/load.py [--sessions 20] [--rounds 3] [--budget 900] [--json results.json]
@@ -22,11 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
-from app_server import CHROMIUM, CHROMIUM_ARGS, memory_mb, run_browser_benchmark, serving_app, streamlit_children
+from app_server import (
+    ANSWER_CARD,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    memory_mb,
+    run_browser_benchmark,
+    serving_app,
+    streamlit_children,
+)
 from playwright.async_api import async_playwright
 
 from champy.paths import SHARED_DIR
-from champy_app.support import RESULT_CAPTION
 
 PHOTOS_DIR = SHARED_DIR / "data" / "photos"
 
@@ -73,8 +80,7 @@ async def _session(
                 await uploader.wait_for(state="attached", timeout=timeout_s * 1000)
                 start = time.perf_counter()
                 await uploader.set_input_files(str(photo))
-                caption = page.get_by_test_id("stImageCaption").filter(has_text=RESULT_CAPTION)
-                await caption.wait_for(timeout=timeout_s * 1000)
+                await page.get_by_test_id(ANSWER_CARD).wait_for(timeout=timeout_s * 1000)
                 latencies.append(time.perf_counter() - start)
                 if await page.get_by_test_id("stException").count():
                     errors.append(f"{photo.name}: exception shown in the page")

@@ -10,7 +10,12 @@ peak resident memory (VmHWM, reset before each upload). Then a burst of three di
 and one ordinary photo; the server's resident memory a few seconds later against its level after
 the first photo.
 
+With `--storm`, the loads of issue 29 instead (`benchmarks/memory_storm.py`: a rerun storm, crafted photos, 8
+concurrent sessions), on this checkout's app and, with `--before DIR`, on another checkout's beside it (e.g. the
+commit before issue 29, unpacked by `git archive COMMIT | tar -x -C DIR`).
+
     python benchmarks/memory.py [--skip-app] [--json results.json]
+    python benchmarks/memory.py --storm [--before DIR] [--json results.json]
 """
 
 from __future__ import annotations
@@ -129,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-app", action="store_true", help="measure the CLI only")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--storm", action="store_true", help="measure the loads of issue 29 instead")
+    parser.add_argument("--before", type=Path, default=None, help="with --storm: also measure this checkout's app")
     args = parser.parse_args(argv)
     photo = source_photo()
+    if args.storm:
+        return storm(photo, args.before, args.json)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         photos = {
@@ -154,6 +163,24 @@ def main(argv: list[str] | None = None) -> int:
     print_table(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def storm(photo: Image.Image, before: Path | None, json_path: Path | None) -> int:
+    """The loads of issue 29 on this checkout's app (and on `before`'s), printed as a table."""
+    from memory_storm import print_storm_table, storm_figures
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        warm = make_photo(photo, SIZES["512 px"], "JPEG", folder)
+        for name, root in (("before", before), ("after", PROJECT_ROOT)):
+            if root is not None:
+                runs[name] = storm_figures(root.resolve(), folder, photo, warm)
+                print(f"{name}: {runs[name]}", file=sys.stderr, flush=True)
+    print_storm_table(runs)
+    if json_path:
+        json_path.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -240,6 +240,21 @@ def confusion_figure(card: dict, normalise: bool) -> go.Figure:
     return figure
 
 
+def top_confusions(card: dict, limit: int = 8) -> pd.DataFrame:
+    """The test confusion matrix's largest off-diagonal cells, most photos first: true class, answer, photos (the
+    matrix's digits are too small to read on a phone)."""
+    names = class_names(card)
+    counts = card["metrics"]["test"]["confusion_matrix"]
+    cells = [
+        {"true class": true, "answered": answered, "test photos": count}
+        for true, row in zip(names, counts)
+        for answered, count in zip(names, row)
+        if true != answered and count > 0
+    ]
+    cells.sort(key=lambda cell: -cell["test photos"])
+    return pd.DataFrame(cells[:limit], columns=["true class", "answered", "test photos"])
+
+
 def calibration_bars(card: dict) -> list[tuple[str, float]]:
     """(what was measured, expected calibration error) on the test photos, before and after the temperature."""
     calibration = card.get("calibration", {})
@@ -267,12 +282,12 @@ def calibration_figure(card: dict) -> go.Figure | None:
     )
     figure.update_layout(
         title={
-            "text": f"Calibration error on {card.get('metrics', {}).get('test', {}).get('n', '?')} test photos "
-            "(lower is better)"
+            "text": f"Calibration error on {card.get('metrics', {}).get('test', {}).get('n', '?')} test photos"
+            "<br>(lower is better)"  # two short lines: one long line is cut on a phone
         },
         yaxis={"title": {"text": "expected calibration error (percentage points)"}, "rangemode": "tozero"},
-        margin={"l": 0, "r": 10, "t": 40, "b": 0},
-        height=300,
+        margin={"l": 0, "r": 10, "t": 60, "b": 0},
+        height=320,
     )
     return figure
 

@@ -7,8 +7,10 @@ then resize to the model's square input with Pillow's antialiased bilinear filte
 
 Memory per photo does not grow with its pixel count beyond the decoded image itself: a JPEG is
 decoded reduced (draft mode), anything else is decoded once and then reduced and converted to RGB
-in bands of a few megapixels, 8-bit all the way (no full-size float or RGBA copy). Photos over
-`LARGE_PIXELS` wait for one of `DECODE_SLOTS` so that a burst of huge photos cannot add up.
+in bands of a few megapixels, 8-bit all the way (no full-size float or RGBA copy). Decodes in flight hold at most
+`DECODE_BUDGET_BYTES` together (`DECODE_SLOTS`, by each decode's estimated bytes), so that a burst of large photos
+cannot add up; a JPEG or PNG whose structure would cost far more CPU than any photo's (`champy.decode_budget`) is
+refused before any decoder sees it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
-import threading
 import warnings
-from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +26,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+from champy.decode_budget import structure_problem
 from champy.errors import BadImageError
+from champy.fair_slots import FairSlots
 from champy.path_kind import file_problem
 
 register_heif_opener()
@@ -40,8 +42,9 @@ MAX_BYTES = 60 * 1024 * 1024
 MAX_PHOTOS = 8  # photos of one specimen identified together
 MAX_REQUEST_PIXELS = 400_000_000  # all the photos of one specimen together, in source pixels
 DISPLAY_SIZE = 1024  # longest side of a photo or Grad-CAM overlay kept for showing
-LARGE_PIXELS = 24_000_000  # photos above this decode one at a time per slot
-DECODE_SLOTS = threading.BoundedSemaphore(2)
+DECODE_BUDGET_BYTES = 2**30  # two of the costliest decodes (a 119-MP PNG, a 30-MP WebP) at a time
+DECODE_SLOTS = FairSlots(DECODE_BUDGET_BYTES)
+LARGE_DECODE_BYTES = 96 * 2**20  # after a decode this large, freed memory goes back to the system
 BAND_PIXELS = 4_000_000  # source pixels converted at once
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 ORIENTATION_TAG = 0x0112
@@ -76,7 +79,15 @@ def _read_bytes(source: ImageSource, name: str) -> bytes:
         raise BadImageError(f"{name}: the file is empty (0 bytes)")
     if len(data) > MAX_BYTES:
         raise BadImageError(f"{name}: file is larger than {MAX_BYTES // 2**20} MB")
+    check_structure(data, name)
     return data
+
+
+def check_structure(data: bytes, name: str) -> None:
+    """Raise BadImageError when a photo's file structure would cost far more to decode than a camera's photo."""
+    problem = structure_problem(data)
+    if problem:
+        raise BadImageError(f"{name}: refused without decoding: {problem}")
 
 
 def _to_rgb(image: Image.Image, top: float) -> Image.Image:
@@ -148,8 +159,11 @@ def header_pixels(data: bytes) -> int:
 
 
 def check_request(photos: list[tuple[str, bytes]]) -> None:
-    """Raise BadImageError when (name, bytes) photos of one specimen exceed `MAX_PHOTOS` or `MAX_REQUEST_PIXELS`."""
+    """Raise BadImageError when (name, bytes) photos of one specimen exceed `MAX_PHOTOS` or `MAX_REQUEST_PIXELS`, or
+    one's structure is beyond the decode budget (`check_structure`)."""
     check_photo_count(len(photos))
+    for name, data in photos:
+        check_structure(data, name)
     total = sum(header_pixels(data) for _, data in photos)
     if total > MAX_REQUEST_PIXELS:
         raise BadImageError(
@@ -193,10 +207,10 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
                 )
             if width < 1 or height < 1:
                 raise BadImageError(f"{name}: image has no pixels")
-            large = width * height > LARGE_PIXELS
-            with DECODE_SLOTS if large else nullcontext():
+            cost = decode_bytes(image, draft_size)
+            with DECODE_SLOTS.hold(cost):
                 image = _decode(image, draft_size)
-            if large:
+            if cost > LARGE_DECODE_BYTES:
                 _release_freed_memory()
             return image
     except BadImageError:
@@ -209,14 +223,44 @@ def load_image(source: ImageSource, name: str | None = None, draft_size: int | N
         raise BadImageError(f"{name}: corrupt or truncated image ({exc})") from None
 
 
+def reduction(image: Image.Image, draft_size: int | None) -> int:
+    """How much `load_image` shrinks the opened `image` while decoding it for `draft_size`: a JPEG's draft scale (1,
+    2, 4 or 8), any other format's integer box reduction (1 without `draft_size`)."""
+    if not draft_size:
+        return 1
+    fits = min(image.width // draft_size, image.height // draft_size)
+    if image.format == "JPEG":
+        return max((scale for scale in (1, 2, 4, 8) if scale <= fits), default=1)
+    return max(1, fits)
+
+
+def photo_reduction(data: bytes, draft_size: int) -> int:
+    """`reduction` of the photo in `data` (0 when its header cannot be read: decoding it gives the reason). Two
+    draft sizes of one reduction decode a photo to the same image."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return reduction(Image.open(io.BytesIO(data)), draft_size)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return 0
+
+
+def decode_bytes(image: Image.Image, draft_size: int | None) -> int:
+    """About the memory decoding the opened `image` takes: its decoded pixels (at the draft scale for a JPEG, with a
+    decoder's own copy for WebP and HEIF, `DECODE_BYTES_PER_PIXEL`), plus a progressive JPEG's coefficients."""
+    pixels = image.width * image.height
+    scale = reduction(image, draft_size) if image.format == "JPEG" else 1  # the others decode at full size first
+    cost = pixels // (scale * scale) * DECODE_BYTES_PER_PIXEL.get(image.format or "", 4)
+    return cost + (pixels * 3 if image.format == "JPEG" and image.info.get("progressive") else 0)
+
+
 def _decode(image: Image.Image, draft_size: int | None) -> Image.Image:
     """The opened `image` decoded, reduced for `draft_size`, converted to RGB and turned upright."""
     image.seek(0)
-    factor = 1
+    factor = reduction(image, draft_size)
     if draft_size and image.format == "JPEG":
         image.draft("RGB", (draft_size, draft_size))
-    elif draft_size:
-        factor = max(1, min(image.width // draft_size, image.height // draft_size))
+        factor = 1
     image.load()
     orientation = image.getexif().get(ORIENTATION_TAG)
     rgb = _reduced_rgb(image, factor)

@@ -1,12 +1,10 @@
-"""What the pages show about danger: the risk banner, the edibility legend and the look-alike comparison.
+"""What the pages show about dangerous look-alikes: the candidate beside each, with photos and telling features.
 
-Safety comes first on the page: the banner sits right under the photo, no answer whose risk is deadly or
-poisonous gets anything green, and "edible" is only ever said as "edible if the identification is right".
+No answer whose risk is deadly or poisonous is shown "edible" anywhere near it, nothing is green, and "edible" is
+only ever said as "edible if the identification is right".
 """
 
 from __future__ import annotations
-
-import html
 
 import streamlit as st
 
@@ -14,50 +12,11 @@ from champy.edibility import lookup
 from champy.edibility.advice import named
 from champy.edibility.curated import references
 from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
-from champy.inference import SpeciesCandidate
 from champy.safety import Risk
-from champy_app.support import EDIBILITY_STYLE, as_text, edibility_badge, percent, probability_bar, thumbnail_uri
+from champy_app.risk_style import shows_edible
+from champy_app.support import as_text, edibility_badge
 
-BANNERS = {
-    # level: (headline, material icon)
-    "deadly": ("DEADLY: a deadly species is plausible. Do not eat it.", "skull"),
-    "poisonous": ("POISONOUS: a poisonous species is plausible. Do not eat it.", "warning"),
-    "uncertain": ("UNCERTAIN: no confident identification. Treat it as unknown and do not eat it.", "help"),
-    "low": (
-        "LOW RISK: no check found a dangerous alternative; edible only if the identification is right, "
-        "which only an expert with the specimen in hand can confirm.",
-        "info",
-    ),
-}
 MAX_LOOKALIKES = 3
-
-
-def risk_banner(risk: Risk | None, reasons: bool = True) -> None:
-    """The banner for a risk level: red DEADLY, orange POISONOUS, grey UNCERTAIN, blue LOW (never green)."""
-    if risk is None:
-        st.warning("Risk not assessed for this answer: treat it as unknown.", icon=":material/help:")
-        return
-    headline, icon = BANNERS[risk.level]
-    body = f"**{headline}**"
-    if reasons and risk.reasons:
-        body += "\n\n" + "\n".join(f"- {as_text(reason)}" for reason in risk.reasons)
-    if risk.level == "deadly":
-        st.error(body, icon=f":material/{icon}:")
-    elif risk.level == "poisonous":
-        with st.container(border=True):
-            st.badge("POISONOUS", icon=f":material/{icon}:", color="orange")
-            st.markdown(body)
-    elif risk.level == "uncertain":
-        with st.container(border=True):
-            st.badge("UNCERTAIN", icon=f":material/{icon}:", color="gray")
-            st.markdown(body)
-    else:
-        st.info(body, icon=f":material/{icon}:")
-
-
-def edibility_legend() -> None:
-    """What each bar and badge colour means."""
-    st.caption("Colours: " + " ".join(edibility_badge(status) for status in EDIBILITY_STYLE))
 
 
 def _lookalikes(species: str, risk: Risk | None) -> list[str]:
@@ -77,35 +36,14 @@ def attribution(photo: LicensedPhoto) -> str:
     return f"Photo: {as_text(photo.author)}, {as_text(photo.licence)}, [Wikimedia Commons]({photo.source_page})"
 
 
-def candidate_row(candidate: SpeciesCandidate) -> str:
-    """Markdown (with inline HTML) for one candidate species: the reference thumbnail with its credit where a
-    licensed photo exists (an empty square otherwise, so the rows line up), the name, calibrated probability and
-    edibility badge, and a bar coloured by edibility."""
-    colour = EDIBILITY_STYLE.get(candidate.edibility, EDIBILITY_STYLE["unknown"])[3]
-    line = f"*{as_text(candidate.name)}* · {percent(candidate.probability)} {edibility_badge(candidate.edibility)}"
-    photos = reference_photos(candidate.name)
-    square = "width:3.5rem;height:3.5rem;flex:none;border-radius:4px"
-    if photos:
-        thumbnail = (
-            f'<img src="{thumbnail_uri(photos[0].path)}" alt="Reference photo of {html.escape(candidate.name)}" '
-            f'style="{square};object-fit:cover">'
-        )
-        credit = f"\n\n<small>{attribution(photos[0])}</small>"
-    else:
-        thumbnail, credit = f'<div title="No licensed reference photo" style="{square};background:#f0f2f6"></div>', ""
-    return (
-        f'<div style="display:flex;gap:0.6rem;align-items:flex-start;margin-bottom:0.5rem">\n{thumbnail}\n'
-        f'<div style="flex:1;min-width:0">\n\n{line}\n\n{probability_bar(candidate.probability, colour)}{credit}\n\n'
-        "</div></div>"
-    )
-
-
-def _species_card(species: str) -> None:
+def _species_card(species: str, edible_allowed: bool) -> None:
     st.markdown(f"**{as_text(named(species))}**")
-    st.markdown(edibility_badge(lookup(species).status))
+    status = lookup(species).status
+    if edible_allowed or status not in ("edible", "choice"):
+        st.markdown(edibility_badge(status))
     photos = reference_photos(species)
     if photos:
-        st.image(str(photos[0].path), width="stretch")
+        st.image(str(photos[0].path), width=320)  # a column's width on a desktop, not a whole phone screen
         st.caption(attribution(photos[0]))
     else:
         st.caption("No licensed reference photo.")
@@ -138,7 +76,7 @@ def lookalike_comparison(species: str, risk: Risk | None) -> None:
         )
         for column, name in zip(st.columns(1 + len(others)), [species, *others]):
             with column:
-                _species_card(name)
+                _species_card(name, shows_edible(risk))
         keys = dict.fromkeys(key for name in [species, *others] for key in feature_references(name))
         citations = references()
         if keys:

@@ -4,7 +4,11 @@ The pages stay thin: they lay out widgets and call these functions. Models are l
 server process (`st.cache_resource`); identifications are cached per photo content (the sha256 of
 the uploaded bytes) and per model, so a rerun of the page never runs the network again. The cache
 keeps only what the page shows (display-size images and the answer), at most `RESULTS_CACHE_BYTES`,
-each for `RESULTS_CACHE_TTL_S` seconds.
+each for `RESULTS_CACHE_TTL_S` seconds. An identification in flight is shared (a rerun or another session
+with the same photos waits for it), at most `MAX_IDENTIFICATIONS` run at once in the process (the others wait
+in arrival order and the page says so; one whose session has gone meanwhile is dropped), and the photos of a
+request are decoded once for every model that reduces them alike (`DECODED`: the Compare page's models share one
+decode).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import io
 import string
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,11 +28,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
-from streamlit.runtime.scriptrunner import script_runner
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
 from champy.errors import BadImageError, ChampyError
+from champy.fair_slots import FairSlots
 from champy.gbif import OccurrenceResult, get_occurrences
-from champy.images import check_photo_count, check_request
+from champy.images import check_photo_count, check_request, load_image, photo_reduction
 from champy.inference import Identification, identify_specimen, load_model, read_model_card
 from champy.paths import DATA_DIR, MODELS_DIR
 from champy.result_cache import ResultCache
@@ -39,6 +46,10 @@ LINK_BREAK = "\u2060"
 """The invisible word joiner `as_text` puts before ':', '.' and '@'."""
 RESULTS_CACHE_BYTES = 128 * 2**20
 RESULTS_CACHE_TTL_S = 15 * 60
+MAX_IDENTIFICATIONS = 2
+"""Identifications running at once in the server process (one per core; each uses the cores it needs)."""
+DECODED_CACHE_BYTES = 64 * 2**20
+DECODED_CACHE_TTL_S = 60
 THUMBNAIL_SIDE = 112
 """Pixels of a candidate's reference thumbnail (shown at 3.5 rem: sharp on a phone's dense screen)."""
 STATIC_CHART = {"displayModeBar": False}
@@ -122,17 +133,59 @@ IDENTIFICATIONS: ResultCache[Identification] = ResultCache(
     RESULTS_CACHE_BYTES, RESULTS_CACHE_TTL_S, identification_bytes
 )
 """Recent identifications of this server process, by photo content and model: display-size images and the answer."""
+IDENTIFYING = FairSlots(MAX_IDENTIFICATIONS)
+"""The identifications running now; the others wait in arrival order."""
+DECODED: ResultCache[list[Image.Image]] = ResultCache(
+    DECODED_CACHE_BYTES, DECODED_CACHE_TTL_S, lambda images: sum(image.width * image.height * 3 for image in images)
+)
+"""Photos decoded for a model in the last minute, by content and reduction (`champy.images.photo_reduction`)."""
+
+
+def decoded_photos(photos: list[tuple[str, bytes]], digest: str, draft_size: int) -> list[Image.Image]:
+    """The (name, bytes) photos decoded for `draft_size`, shared with any model that reduces them alike."""
+    reductions = tuple(photo_reduction(data, draft_size) for _, data in photos)
+
+    def decode() -> list[Image.Image]:
+        return [load_image(data, name=name, draft_size=draft_size) for name, data in photos]
+
+    return DECODED.get_or_compute((digest, reductions), decode)
+
+
+def session_gone() -> Callable[[], bool]:
+    """Whether the browser session running this page has gone (its tab closed or its connection lost), asked
+    later; never, outside a page run."""
+    context = get_script_run_ctx()
+    if context is None:
+        return lambda: False
+    return lambda: not Runtime.instance().is_active_session(context.session_id)
+
+
+def waiting_notice(place: Any, ahead: int) -> None:
+    """Say in `place` (a page placeholder) that this identification waits for a free turn, and how many wait before
+    it."""
+    before = f"{ahead} more wait before yours" if ahead else "yours is next"
+    place.info(
+        f"The server is busy: {MAX_IDENTIFICATIONS} identifications are running and {before}. "
+        "Yours starts as soon as a turn is free (first come, first served).",
+        icon=":material/hourglass_top:",
+    )
 
 
 def identify_photos(photos: list[tuple[str, bytes]], model_name: str) -> Identification:
-    """Identify one specimen from one or several (name, bytes) photos with `model_name`, cached per photo content."""
+    """Identify one specimen from one or several (name, bytes) photos with `model_name`, cached per photo content,
+    shared while in flight, one of at most `MAX_IDENTIFICATIONS` at a time."""
     names, contents = zip(*photos)
+    digest = photos_digest(list(contents))
 
     def compute() -> Identification:
-        sources = [io.BytesIO(photo) for photo in contents]
-        return identify_specimen(sources, cached_model(model_name), top_k=5, explain=True, names=names)
+        notice = st.empty()
+        with IDENTIFYING.hold(1, on_wait=lambda ahead: waiting_notice(notice, ahead), gone=session_gone()):
+            notice.empty()
+            model = cached_model(model_name)
+            decoded = decoded_photos(photos, digest, 2 * model.size)
+            return identify_specimen(contents, model, top_k=5, explain=True, names=names, decoded=decoded)
 
-    return IDENTIFICATIONS.get_or_compute((photos_digest(list(contents)), model_name, names), compute)
+    return IDENTIFICATIONS.get_or_compute((digest, model_name, names), compute)
 
 
 def read_uploads(uploads: list[Upload]) -> list[tuple[str, bytes]]:

@@ -8,8 +8,7 @@ import streamlit as st
 from champy import card_sections as sections
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models
-from champy_app import safety as app_safety
-from champy_app import support
+from champy_app import responsive_table, risk_style, support, wording
 
 
 def show_training_instructions(shipped_backbones: set[str]) -> None:
@@ -35,18 +34,27 @@ def show_training_instructions(shipped_backbones: set[str]) -> None:
         )
 
 
+def label(name: str) -> str:
+    """The model's name as people read it."""
+    return wording.model_label(name, support.model_card(name).get("backbone", ""))
+
+
 def show_model_column(column, name: str, result) -> None:
+    """One model's answer: its risk level as a filled pill, its answer and top candidates, and its Grad-CAM."""
+    edible_allowed = risk_style.shows_edible(result.risk)
     with column:
-        st.markdown(f"#### `{name}`")
-        app_safety.risk_banner(result.risk, reasons=False)
+        st.markdown(f"#### {support.as_text(label(name))}")
+        st.markdown(risk_style.level_pill(result.risk), unsafe_allow_html=True)
         st.markdown(f"**{support.as_text(result.answer)}** · {support.total_ms(result.timings_ms):.0f} ms")
         for candidate in result.species[:3]:
-            st.markdown(
-                f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} "
-                f"{support.edibility_badge(candidate.edibility)}"
+            badge = (
+                support.edibility_badge(candidate.edibility)
+                if edible_allowed or candidate.edibility not in ("edible", "choice")
+                else ""
             )
+            st.markdown(f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} {badge}")
         if result.overlay is not None:
-            st.image(result.overlay, caption=f"Where {name} looked (Grad-CAM)", width="stretch", output_format="JPEG")
+            st.image(result.overlay, caption="Where it looked (Grad-CAM)", width=240, output_format="JPEG")
 
 
 def show_agreement(results: dict) -> None:
@@ -58,7 +66,7 @@ def show_agreement(results: dict) -> None:
     if len(set(answers.values())) == 1:
         st.info(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
     else:
-        named = "; ".join(f"`{name}`: *{answer}*" for name, answer in answers.items())
+        named = "; ".join(f"{support.as_text(label(name))}: *{answer}*" for name, answer in answers.items())
         st.warning(f"The models disagree: {named}.", icon=":material/call_split:")
 
 
@@ -67,7 +75,7 @@ def identify_with_every_model(photo: list[tuple[str, bytes]], names: list[str]) 
     results, failed = {}, {}
     for name in names:
         try:
-            with st.spinner(f"Running {name}…"):
+            with st.spinner(f"Running {label(name)}…"):
                 results[name] = support.identify_photos(photo, name)
         except ModelLoadError as exc:  # one model that does not load leaves the others compared
             failed[name] = exc
@@ -85,7 +93,7 @@ def compare_on_photo(upload, names: list[str]) -> None:
     if not results:
         return
     photo, summary = st.columns([1, 2])
-    photo.image(next(iter(results.values())).photo, caption="Your photo", width="stretch", output_format="JPEG")
+    photo.image(next(iter(results.values())).photo, caption="Your photo", width=320, output_format="JPEG")
     with summary:
         show_agreement(results)
     for column, (name, result) in zip(st.columns(len(results)), results.items()):
@@ -103,7 +111,9 @@ def main() -> None:
 
     cards = {name: support.model_card(name) for name in names}
     st.subheader("How the models score on held-out test photos")
-    st.dataframe(sections.comparison_frame(cards), hide_index=True, width="stretch")
+    figures = sections.comparison_frame(cards).set_index("figure").T
+    figures.index = [label(name) for name in figures.index]
+    st.markdown(responsive_table.table_html(figures.rename_axis("model").reset_index()), unsafe_allow_html=True)
     st.caption(
         "Known species only: the test photos of the species a model was trained to name. All test photos: those "
         f"and the photos of species it never saw ('{sections.OTHER_CLASS}'). The model cards give the details."

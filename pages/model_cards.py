@@ -3,16 +3,18 @@ limitations, training data and licences, evaluation, calibration, confusions and
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from champy import card_sections as sections
 from champy.inference import DEFAULT_MODEL, available_models
-from champy_app import support
+from champy_app import responsive_table, support, wording
 
 
 def show_summary(name: str, card: dict) -> None:
     st.caption(
-        f"{support.as_text(name)} · backbone {support.as_text(card['backbone'])} · input {card['input']['size']} px · "
+        f"{support.as_text(name)} · backbone {support.as_text(card['backbone'])} · "
+        f"input {support.as_text(card['input']['size'])} px · "
         f"{len(card['labels'])} classes ({sections.known_species_count(card)} species and "
         f"'{sections.OTHER_CLASS}') · created {support.as_text(str(card.get('created', 'date not recorded'))[:10])}"
     )
@@ -50,17 +52,18 @@ def show_training_data(card: dict) -> None:
     st.subheader("Training data and licences")
     data, split = card.get("data", {}), card.get("split", {})
     weights = card.get("weights", {})
+    licence = sections.WEIGHTS_LICENCES.get(card["backbone"]) or support.as_text(weights.get("requested", "?"))
     st.markdown(
         f"- **Photos:** {support.as_text(data.get('images_used', '?'))} of "
         f"{support.as_text(data.get('images_in_source', '?'))} in {support.as_text(data.get('source', '?'))}. "
         f"{sections.TRAINING_PHOTOS_LICENCE}\n"
         f"- **Attribution:** {support.as_text(data.get('attribution', 'not recorded'))}\n"
-        f"- **Pretrained weights:** {sections.WEIGHTS_LICENCES.get(card['backbone'], weights.get('requested', '?'))}\n"
+        f"- **Pretrained weights:** {licence}\n"
         f"- **Split:** {support.as_text(split.get('method', 'not recorded'))}; "
         f"seed {support.as_text(split.get('seed', '?'))}\n"
         f"- **File list sha256:** {support.as_text(data.get('file_list_sha256', 'not recorded'))}"
     )
-    st.dataframe(sections.split_frame(card), hide_index=True, width="stretch")
+    st.markdown(responsive_table.table_html(sections.split_frame(card).astype(str)), unsafe_allow_html=True)
 
 
 def show_evaluation(card: dict) -> None:
@@ -100,6 +103,8 @@ def show_evaluation(card: dict) -> None:
     st.plotly_chart(
         sections.confusion_figure(card, normalise), width="stretch", config=support.STATIC_CHART, key="confusion"
     )
+    st.markdown("**The most frequent confusions** (test photos)")
+    st.markdown(responsive_table.table_html(sections.top_confusions(card).astype(str)), unsafe_allow_html=True)
 
 
 def show_members(card: dict) -> None:
@@ -112,14 +117,13 @@ def show_members(card: dict) -> None:
         f"{support.as_text(selection.get('fitted_on', 'validation split'))}). Its gate is "
         f"{support.as_text(card.get('gate_member', '?'))}'s; Grad-CAM is drawn by the member with the largest weight."
     )
-    st.dataframe(
+    members = pd.DataFrame(
         [
             {"member": entry["model"], "backbone": entry.get("backbone", "?"), "weight": f"{entry['weight']:.2f}"}
             for entry in card["members"]
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
+    st.markdown(responsive_table.table_html(members), unsafe_allow_html=True)
 
 
 def show_training(card: dict) -> None:
@@ -157,7 +161,13 @@ def main() -> None:
         st.error("No model is installed in `models/`.")
         return
     default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
-    name = st.selectbox("Model", names, index=default, key="card_model")
+    name = st.selectbox(
+        "Model",
+        names,
+        index=default,
+        key="card_model",
+        format_func=lambda option: wording.model_label(option, support.model_card(option).get("backbone", "")),
+    )
     card = support.model_card(name)
     show_summary(name, card)
     show_limitations(card)

@@ -21,6 +21,12 @@ from champy.data.prepare import prepare
 from champy.inference.model import DEFAULT_MODEL, read_model_card
 
 LONGEST_SIDE = 384
+REPAIRED_AUTHORS = {
+    "Du\u00ef\u00bf\u00bd\u00ef\u00bf\u00bdan": "Du\u0161an",
+    "Paul V\u00ef\u00bf\u00bd\u00ef\u00bf\u00bdzina": "Paul V\u00e9zina",
+}
+"""Photographers' names the source manifest garbled (each non-ASCII letter's two UTF-8 bytes were replaced by two
+U+FFFD, then read as Latin-1, so the letter is lost), as Mushroom Observer spells them."""
 
 
 def training_split(source: Path) -> dict[str, str]:
@@ -41,6 +47,7 @@ def main(source: Path, target: Path) -> None:
             image.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
             with atomic_path(target / relative) as tmp:
                 image.save(tmp, format="JPEG", quality=88)
+    free["author"] = free["author"].replace(REPAIRED_AUTHORS)
     free["split"] = free["path"].map(training_split(source))
     columns = ["path", "species", "genus", "family", "order", "license", "author", "url", "source_repo", "split"]
     write_text(target / "photos.csv", free[columns].to_csv(index=False))

@@ -20,7 +20,6 @@ from typing import Any
 import requests
 
 from champy.paths import PROJECT_ROOT
-from champy_app.support import RESULT_CAPTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,6 +32,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 APP_SCRIPT = PROJECT_ROOT / "app.py"
+ANSWER_CARD = "champyAnswerCard"
+"""The test id of the Identify page's answer card: its appearance marks a finished identification."""
 
 
 def free_port() -> int:
@@ -131,16 +132,12 @@ def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
 
 
-def upload_and_wait(
-    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str = RESULT_CAPTION, drawn: bool = False
-) -> float:
-    """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
-
-    Returns the seconds from handing the files to the uploader to the Grad-CAM overlay being shown
-    (the verdict, probability bars and edibility badges are drawn before it); on another page, to the image
-    captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
-    """
-    result = page.get_by_test_id("stImageCaption").filter(has_text=marker)
+def _upload(page: Any, photos: list[Path], timeout_s: float, marker: str | None) -> float:
+    """Replace any earlier upload by `photos` and wait for the result (the answer card, or the image captioned
+    `marker`); returns the `time.perf_counter()` at which the files were handed to the uploader."""
+    result = (
+        page.get_by_test_id("stImageCaption").filter(has_text=marker) if marker else page.get_by_test_id(ANSWER_CARD)
+    )
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
         earlier.first.click()
@@ -148,9 +145,32 @@ def upload_and_wait(
     start = time.perf_counter()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
     result.wait_for(timeout=timeout_s * 1000)
+    return start
+
+
+def upload_and_time(
+    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str | None = None
+) -> tuple[float, float]:
+    """On the open Identify page, replace any earlier upload by `photos`; returns the seconds from handing the files
+    to the uploader to the answer card being shown (on another page: the image captioned `marker`), and to the whole
+    page being drawn (`wait_until_drawn`)."""
+    start = _upload(page, photos, timeout_s, marker)
+    shown = time.perf_counter() - start
+    wait_until_drawn(page, timeout_s)
+    return shown, time.perf_counter() - start
+
+
+def upload_and_wait(
+    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str | None = None, drawn: bool = False
+) -> float:
+    """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
+
+    Returns the seconds from handing the files to the uploader to the answer card being shown; on another page, to
+    the image captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
+    """
     if drawn:
-        wait_until_drawn(page, timeout_s)
-    return time.perf_counter() - start
+        return upload_and_time(page, photos, timeout_s, marker)[1]
+    return time.perf_counter() - _upload(page, photos, timeout_s, marker)
 
 
 DRAWN = """() => {

@@ -10,12 +10,13 @@ from locations import BOLETUS_PHOTO, BOLETUS_SECOND_VIEW, FIXTURE_NOT_FUNGI, SAM
 from markdown_text import shown_text
 from streamlit.testing.v1 import AppTest
 
-from champy.edibility import DISCLAIMER
-from champy.edibility.guide import reference_photos
 from champy.inference import DEFAULT_MODEL, identify, load_model
 from champy.paths import PROJECT_ROOT
-from champy_app.safety import BANNERS, attribution
-from champy_app.support import HEAT_SCALE_HTML, edibility_badge, percent
+from champy_app.answer_card import UNKNOWN_SPECIES
+from champy_app.candidates import candidate_photo, credit_html
+from champy_app.risk_style import RISK_STYLES
+from champy_app.support import HEAT_SCALE_HTML, RESULT_CAPTION, percent
+from champy_app.wording import SHORT_DISCLAIMER
 
 MUSHROOM_PHOTO = BOLETUS_PHOTO
 SECOND_VIEW = BOLETUS_SECOND_VIEW
@@ -40,11 +41,19 @@ def texts(elements) -> list[str]:
     return [element.value for element in elements]
 
 
+def answer_card(app: AppTest) -> str:
+    """The answer card's HTML (exactly one on the page)."""
+    cards = [text for text in texts(app.markdown) if 'data-testid="champyAnswerCard"' in text]
+    assert len(cards) == 1
+    return cards[0]
+
+
 def test_page_before_upload_shows_disclaimer_and_default_model() -> None:
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=RUN_TIMEOUT).run()
     assert not app.exception
-    assert DISCLAIMER in texts(app.warning)
+    assert any(SHORT_DISCLAIMER in text for text in texts(app.caption))
     assert app.selectbox(key="model").value == DEFAULT_MODEL
+    assert app.selectbox(key="model").format_func(DEFAULT_MODEL) == "Champy, 3 networks together (recommended)"
     assert "Upload one or more photos" in app.info[0].value
 
 
@@ -57,36 +66,42 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
 
     app = upload((MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()))
     assert not app.exception
-    assert f"### *{expected.answer}*" in texts(app.markdown)
+    card = answer_card(app)
+    assert f"<i>{expected.answer}</i>" in card and percent(expected.species[0].probability) in card
+    assert f'data-risk="{expected.risk.level}"' in card and RISK_STYLES[expected.risk.level].label in card
+    assert f"background:{RISK_STYLES[expected.risk.level].fill}" in card  # the level is the card's colour
+    assert 'alt="Your photo"' in card
+    assert "(member " not in card and "similarity " not in card  # no developer detail
     assert not app.success  # nothing green, whatever the answer
-    banner = BANNERS[expected.risk.level][0]
-    assert any(banner in text for text in texts(app.error) + texts(app.info) + texts(app.markdown))
-    assert expected.warnings and all(any(w.split(" (")[0] in c for c in texts(app.caption)) for w in expected.warnings)
-    assert DISCLAIMER in texts(app.warning)
+    if expected.risk.level in ("deadly", "poisonous"):
+        assert "edible" not in card.lower()
+    assert any(SHORT_DISCLAIMER in text for text in texts(app.caption))
     top = expected.species[0]
-    rows = [text for text in texts(app.markdown) if f"*{top.name}* · {percent(top.probability)}" in text]
-    assert len(rows) == 1 and f"{percent(top.probability)} {edibility_badge(top.edibility)}" in rows[0]
+    candidates = next(text for text in texts(app.markdown) if 'data-testid="champyCandidates"' in text)
+    rows = candidates.split("<div data-candidate=")[1:]
+    shown = [row.split('"')[1] for row in rows]
+    probabilities = {c.name: c.probability for c in expected.species} | {UNKNOWN_SPECIES: expected.other_probability}
+    assert sorted(shown) == sorted(probabilities)  # every candidate and "a species Champy does not know"
+    assert [probabilities[name] for name in shown] == sorted(probabilities.values(), reverse=True)  # likeliest first
     assert f'alt="Reference photo of {top.name}"' in rows[0]  # a licensed photo of Boletus edulis ships
-    assert attribution(reference_photos(top.name)[0]) in rows[0]
+    assert credit_html(candidate_photo(top.name)) in rows[0]
     assert f'aria-label="{percent(top.probability)}"' in rows[0]  # its probability bar
-    shown = [c.name for c in expected.species]
-    bars = [row for row in texts(app.markdown) if 'role="img" aria-label=' in row]
-    assert [next(n for n in shown if f"*{n}* · " in row) for row in bars] == shown  # likeliest first
+    for name, row in zip(shown, rows):
+        assert ("<img " in row) == (candidate_photo(name) is not None) and ("<img " in row or "no photo" in row)
+    assert "14 species" in candidates and "Amanita virosa" in candidates  # which species Champy knows
+    assert f"<i>{expected.genus[0].name}</i> {percent(expected.genus[0].probability)}" in candidates
     assert not app.get("plotly_chart")  # offline, the bundled snapshot holds no record of this species to map
-    notice = [text for text in texts(app.info) if text.startswith(f"**No occurrence records of *{top.name}* to map.**")]
+    notice = [text for text in texts(app.caption) if text.startswith(":material/travel_explore: No map: GBIF cannot")]
     assert notice and "https://www.gbif.org/species/search?q=Boletus+edulis" in notice[0]
-    captions = [image.captions for image in app.image]
-    assert captions[0] == ["Your photo"] and captions[-1] == ["Where the model looked (Grad-CAM)"]
-    assert HEAT_SCALE_HTML in texts(app.markdown)  # the heatmap's colour scale
+    grid = next(text for text in texts(app.markdown) if 'data-testid="champyPhotoGrid"' in text)
+    assert 'alt="Your photo"' in grid and f'alt="{RESULT_CAPTION}"' in grid and HEAT_SCALE_HTML in grid
+    assert len(app.image) == len(app.expander[0].image)  # the uploaded photos travel inside the grid's HTML
     comparison = app.expander[0]
     assert "dangerous look-alikes" in comparison.label
     assert bool(comparison.markdown) == (expected.risk.level in ("deadly", "poisonous"))  # else drawn when opened
     app.session_state[f"lookalikes {top.name} {expected.risk.level}"] = True
     app.run()
     assert any(text.startswith(f"**{top.name}") for text in texts(app.expander[0].markdown))
-    genus_rows = next(text for text in texts(app.markdown) if text.startswith("| Genus |")).splitlines()[2:]
-    assert genus_rows[0] == f"| *{expected.genus[0].name}* | {percent(expected.genus[0].probability)} |"
-    assert len(genus_rows) == len(expected.genus)
 
 
 def test_two_photos_of_one_specimen() -> None:
@@ -96,19 +111,25 @@ def test_two_photos_of_one_specimen() -> None:
     )
     assert not app.exception
     assert not any(text.startswith("Cannot identify") for text in texts(app.error))
-    assert "2 photo(s)" not in " ".join(texts(app.markdown))  # the details are drawn only when opened
+    assert "2 photo(s)" not in " ".join(texts(app.caption))  # the details are drawn only when opened
+    grid = next(text for text in texts(app.markdown) if 'data-testid="champyPhotoGrid"' in text)
+    assert grid.count("<figure") == 3  # the first photo, then where the model looked in each of the two
+    assert f'alt="{RESULT_CAPTION}"' in grid and 'alt="Photo 2: where the model looked"' in grid
     app.session_state["details"] = True
     app.run()
-    assert "2 photo(s)" in " ".join(texts(app.markdown))
-    assert "Where the model looked in your other photos" in texts(app.caption)
+    assert "2 photo(s)" in " ".join(texts(app.caption))
+    assert not app.json  # no raw JSON in the user's way
 
 
 def test_not_a_mushroom() -> None:
     app = upload((NOT_A_MUSHROOM.name, NOT_A_MUSHROOM.read_bytes()))
     assert not app.exception and not app.error
-    assert "### This does not look like a mushroom" in texts(app.markdown)
+    card = answer_card(app)
+    assert "Not a mushroom" in card and "do not eat" not in card.lower()  # nothing to eat in a photo of a person
     assert not app.success
-    assert [image.captions for image in app.image] == [["Your photo"]]  # no Grad-CAM for a rejected photo
+    grid = next(text for text in texts(app.markdown) if 'data-testid="champyPhotoGrid"' in text)
+    assert grid.count("<figure") == 1 and RESULT_CAPTION not in grid  # no Grad-CAM for a rejected photo
+    assert not any('data-testid="champyCandidates"' in text for text in texts(app.markdown))
     assert not app.get("plotly_chart")  # no species chart, no map
 
 

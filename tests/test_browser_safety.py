@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from app_server import ANSWER_CARD, CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
 from helpers import held_out_photos
 from locations import SHARED_PHOTOS, needs_shared
 
@@ -33,10 +33,10 @@ def identify_page(tmp_path_factory):
 
 
 def deadly_banner(page) -> str:
-    """The text of the red alert that carries the DEADLY banner ('' when there is none)."""
-    alerts = page.get_by_test_id("stAlertContentError")
-    texts = [alerts.nth(i).inner_text() for i in range(alerts.count())]
-    return next((text for text in texts if "DEADLY:" in text), "")
+    """All the text of the answer card when it is the dark red DEADLY card ('' otherwise), its folded reasons too."""
+    card = page.get_by_test_id(ANSWER_CARD)
+    fill = card.evaluate("card => getComputedStyle(card).backgroundColor")
+    return card.text_content() if "DEADLY" in card.inner_text() and fill == "rgb(103, 0, 31)" else ""
 
 
 GREEN_ELEMENTS = """els => els.filter(e => {
@@ -66,8 +66,8 @@ def test_the_green_check_sees_a_green_badge(identify_page) -> None:
 def test_destroying_angel_shows_a_visible_deadly_warning(identify_page) -> None:
     upload_and_wait(identify_page, [Path(held_out_photos("Amanita virosa", 1)[0])])  # test split, not in the bank
     banner = deadly_banner(identify_page)
-    assert banner and "deadly" in banner.lower()
-    assert identify_page.get_by_test_id("stAlertContentError").first.is_visible()
+    assert banner and "deadly" in banner.lower() and "edible" not in banner.lower()
+    assert identify_page.get_by_test_id(ANSWER_CARD).is_visible()
     check_no_green(identify_page)
     SCREENSHOTS.mkdir(exist_ok=True)
     identify_page.screenshot(path=str(SCREENSHOTS / "safety_virosa.png"), full_page=True)

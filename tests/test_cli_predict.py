@@ -2,10 +2,13 @@
 
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 
 import pytest
+from crafted_photos import chunk_stuffed_png, scan_bomb_jpeg
 from helpers import held_out_photos, not_fungi_photos
 from locations import BOLETUS_PHOTO
 from PIL import Image
@@ -88,3 +91,30 @@ def test_a_folder_without_photos_is_refused_with_what_was_skipped(tmp_path):
         f"champy: skipped {tmp_path / 'notes.txt'} (not an image file)",
         f"champy: error: no photo to identify in {tmp_path}",
     ]
+
+
+def test_spoofing_names_print_escaped_and_crafted_photos_are_refused_without_decoding(tmp_path):
+    """A name with a newline, a forged answer line and the terminal's conceal escape prints as one escaped line;
+    a scan-bomb JPEG and a chunk-stuffed PNG are refused at once (decoded, they cost minutes of CPU)."""
+    forged = "virosa.jpg\nLOW RISK · Cantharellus cibarius\x1b[8m"
+    shutil.copy(BOLETUS_PHOTO, tmp_path / forged)
+    (tmp_path / "bomb.jpg").write_bytes(scan_bomb_jpeg())
+    (tmp_path / "stuffed.png").write_bytes(chunk_stuffed_png())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run_cli("predict", str(tmp_path / forged), str(tmp_path / "bomb.jpg"), str(tmp_path / "stuffed.png"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
+    shown = str(tmp_path / "virosa.jpg") + "\\nLOW RISK · Cantharellus cibarius\\x1b[8m: "
+    answer_lines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert answer_lines[0].startswith(shown) and "RISK ·" in answer_lines[0]
+    assert not any(line.startswith("LOW RISK") for line in result.stdout.splitlines())
+    bomb, stuffed = result.stderr.strip().splitlines()[-2:]
+    assert bomb == (
+        f"champy: error: {tmp_path / 'bomb.jpg'}: refused without decoding: a JPEG of more than 32 scans, far beyond "
+        "what a camera writes"
+    )
+    assert stuffed.startswith(f"champy: error: {tmp_path / 'stuffed.png'}: refused without decoding: a PNG of more")
+    assert stuffed.endswith("chunks, far beyond what a camera or editor writes")
+    cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert cpu_s < 30  # loading the ensemble and answering the photo; decoding the bomb alone takes minutes

@@ -47,3 +47,8 @@ def test_only_static_data_is_served(config):
     files = [path for path in (PROJECT_ROOT / "static").rglob("*") if path.is_file()]
     assert files and all(path.suffix in STATIC_KINDS or path.name.startswith("LICENSE") for path in files), files
     assert not [path for path in files if path.name.startswith(".") or "secret" in path.name.lower()]
+
+
+def test_a_rerun_waits_for_the_run_in_progress(config):
+    """With fast reruns, every click started a new run beside the one still identifying (issue 29)."""
+    assert config["runner"]["fastReruns"] is False

@@ -64,7 +64,7 @@ def test_backbone_builds_trains_and_round_trips(name, tmp_path):
         "labels": [{"name": f"Genus s{i}", "genus": "Genus"} for i in range(3)],
         "data": {},
         "split": {},
-        "metrics": {},
+        "metrics": {"test": {"per_class": [], "confusion_matrix": [[0] * 3] * 3}},
         "versions": {},
     }
     assert validate_card(card, num_outputs=int(reloaded.output_shape[-1])) == []

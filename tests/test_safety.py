@@ -17,7 +17,7 @@ from locations import BOLETUS_PHOTO, SHARED_PHOTOS, needs_shared
 
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
-from champy.errors import ChampyError
+from champy.errors import ChampyError, ModelLoadError
 from champy.evaluation.photos import embed_photos, siblings
 from champy.inference import available_models, identify, load_model
 from champy.inference.model import matching_profile
@@ -26,7 +26,7 @@ from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, assess_risk, profile_path, read_profile
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, model_key_of, write_profile
-from champy.safety.vouch import VouchBank
+from champy.safety.vouch import VouchBank, bank_path
 from champy.scoring.calibration import apply_temperature
 from champy.training.safety_fit import leaving_out, lookalike_references, validation_rows
 
@@ -295,7 +295,8 @@ def test_a_look_alike_bank_of_another_embedding_length_means_no_profile(caplog, 
 @needs_shared(SHARED_PHOTOS)
 @pytest.mark.parametrize("breakage", ["removed", "a threshold missing", "fitted for another temperature"])
 def test_without_a_matching_profile_a_low_answer_is_no_longer_low(tmp_path: Path, breakage: str) -> None:
-    """The shipped MobileNetV2 copied without its profile, or with a broken one: a photo it calls low is not."""
+    """The shipped MobileNetV2 copied without its profile, with another model's, or with a broken one: a photo it
+    calls low is not (a broken profile is a broken model file: the copy is not offered at all)."""
     shipped = load_model("mobilenet_v2_species")
     cep, species = first_low_photo(shipped)
     copy = tmp_path / shipped.path.name
@@ -309,6 +310,11 @@ def test_without_a_matching_profile_a_low_answer_is_no_longer_low(tmp_path: Path
         _drop_a_threshold(data)
     if breakage != "removed":
         profile_path(copy).write_text(json.dumps(data), encoding="utf-8")
+        shutil.copy(bank_path(profile_path(shipped.path)), bank_path(profile_path(copy)))
+    if breakage == "a threshold missing":
+        with pytest.raises(ModelLoadError, match="not offered: .*its safety profile is unusable"):
+            load_model(copy)
+        return
     model = load_model(copy)
     assert model.safety is None
     risk = identify(cep, model, explain=False).risk

@@ -2,7 +2,7 @@
 
 Each module in `COMMAND_MODULES` adds its sub-commands with `register(subparsers)` and sets
 `func(args) -> int` on them. User errors (`ChampyError`) and system errors such as a full disk (`OSError`)
-print one line on stderr and exit with 2;
+print one line on stderr (control characters escaped) and exit with 2;
 no traceback reaches the user.
 """
 
@@ -14,6 +14,7 @@ import sys
 
 from champy.errors import ChampyError
 from champy.native_output import import_tensorflow_quietly
+from champy.terminal_text import escaped
 
 COMMAND_MODULES = (
     "champy.cli.train",
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ChampyError, OSError) as exc:  # OSError: a full disk, a read-only folder, a missing file...
-        print(f"champy: error: {exc}", file=sys.stderr)
+        print(f"champy: error: {escaped(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("champy: interrupted", file=sys.stderr)

@@ -4,7 +4,8 @@ Each photo is answered on its own, as soon as it is (text or JSON); a photo that
 stderr, the others are still answered, and the exit code is 2. A folder stands for every image file under it
 (recursively, sorted by path); its other files are listed on stderr as skipped. `--json` prints one JSON array with
 an object per answered photo; `--explain DIR` writes each photo's Grad-CAM overlay as a PNG and says where
-(a text line per photo, or `gradcam_overlay` in its JSON object).
+(a text line per photo, or `gradcam_overlay` in its JSON object). In the text output and on stderr, control
+characters of file names are printed escaped (`champy.terminal_text`): a name cannot forge or hide an answer line.
 """
 
 from __future__ import annotations
@@ -19,21 +20,22 @@ from PIL import Image
 
 from champy.errors import BadImageError, ChampyError
 from champy.paths import DEFAULT_MODEL
+from champy.terminal_text import escaped
 
 
 def _table(result) -> str:
     """The text answer: the risk level first, then the answer, its reasons, the candidates and warnings."""
     level = f"{result.risk.level.upper()} RISK" if result.risk else "RISK NOT ASSESSED"
     lines = [
-        f"{result.image}: {level} · {result.answer}  [{result.verdict}, mushroom probability "
+        f"{escaped(result.image)}: {level} · {escaped(result.answer)}  [{result.verdict}, mushroom probability "
         f"{result.mushroom_probability:.2f}, model {result.model}]"
     ]
-    lines += [f"  ! {reason}" for reason in (result.risk.reasons if result.risk else [])]
+    lines += [f"  ! {escaped(reason)}" for reason in (result.risk.reasons if result.risk else [])]
     for candidate in result.species:
-        lines.append(f"  {candidate.probability:6.1%}  {candidate.name:<32} {candidate.edibility}")
-    genus = ", ".join(f"{g.name} {g.probability:.0%}" for g in result.genus[:3])
+        lines.append(f"  {candidate.probability:6.1%}  {escaped(candidate.name):<32} {candidate.edibility}")
+    genus = ", ".join(f"{escaped(g.name)} {g.probability:.0%}" for g in result.genus[:3])
     lines.append(f"  genus: {genus}")
-    lines += [f"  WARNING: {w}" for w in result.warnings]
+    lines += [f"  WARNING: {escaped(w)}" for w in result.warnings]
     return "\n".join(lines)
 
 
@@ -79,11 +81,11 @@ def _predict(args: argparse.Namespace) -> int:
 
     images, skipped, empty = photo_paths(args.images)
     for path in skipped:
-        print(f"champy: skipped {path} (not an image file)", file=sys.stderr)
+        print(f"champy: skipped {escaped(path)} (not an image file)", file=sys.stderr)
     if not images:
-        raise ChampyError(f"no photo to identify in {', '.join(args.images)}")
+        raise ChampyError(f"no photo to identify in {', '.join(map(escaped, args.images))}")
     for folder in empty:
-        print(f"champy: error: {folder}: no photo in this folder", file=sys.stderr)
+        print(f"champy: error: {escaped(folder)}: no photo in this folder", file=sys.stderr)
     model = load_model(args.model)
     answers, failed = 0, bool(empty)
     if args.json:
@@ -99,7 +101,7 @@ def _predict(args: argparse.Namespace) -> int:
                 min_probability=args.min_probability,
             )
         except BadImageError as exc:
-            print(f"champy: error: {exc}", file=sys.stderr)
+            print(f"champy: error: {escaped(exc)}", file=sys.stderr)
             failed = True
             continue
         answer = result.to_dict()
@@ -111,7 +113,7 @@ def _predict(args: argparse.Namespace) -> int:
         else:
             print(_table(result))
             if "gradcam_overlay" in answer:
-                print(f"  Grad-CAM overlay written to {answer['gradcam_overlay']}")
+                print(f"  Grad-CAM overlay written to {escaped(answer['gradcam_overlay'])}")
             elif args.explain is not None:
                 print("  no Grad-CAM overlay: not a mushroom")
             sys.stdout.flush()

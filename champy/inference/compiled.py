@@ -9,9 +9,12 @@ all `identify` needs: a model whose compiled form is in the cache and current lo
 Compiling takes TensorFlow and a few seconds per network, so both files are kept in `$CHAMPY_COMPILED_CACHE`
 (default `~/.cache/champy/compiled`), named by a digest of the model file, its card, the TensorFlow version that
 converted it and `FORMAT`; the gate weights' digest is checked when they are read. A changed model never meets a
-stale flatbuffer. They are built at first use rather than shipped in `models/`: they would add about 25 MB per
-network to the repository beside the `.h5` files (the models of record), and go stale with every retrained model or
-TensorFlow upgrade, whereas building them takes about 22 s for the default ensemble's three, once per machine.
+stale flatbuffer, and a flatbuffer is bound to its model: the head file names the form it was written for and the
+flatbuffer's sha256, both checked on reading, and only regular files are read (a pipe or a link to a device under the
+expected name is refused, as is a file larger than `MAX_FLATBUFFER_BYTES`). They are built at first use rather than
+shipped in `models/`: they would add about 25 MB per network to the repository beside the `.h5` files (the models of
+record), and go stale with every retrained model or TensorFlow upgrade, whereas building them takes about 22 s for the
+default ensemble's three, once per machine.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ from champy.images import LIBC
 from champy.inference.head import DenseHead
 from champy.models.card import card_path
 from champy.native_output import native_stderr_silenced
+from champy.path_kind import file_problem
 from champy.paths import IMAGENET_WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "CHAMPY_COMPILED_CACHE"
-FORMAT = "champy-forward-2"
+FORMAT = "champy-forward-3"
 """Changes whenever what a flatbuffer or its head file holds changes, so older ones are never read."""
+MAX_FLATBUFFER_BYTES = 512 * 2**20
+"""No network Champy compiles comes near this (about 25 MB each)."""
 STALE_PART_S = 600
 """A `.part` file this old in the cache was left by a killed write (a write takes well under a second)."""
 MADV_DONTNEED = 4
@@ -147,15 +153,32 @@ def _head_file(flatbuffer: Path) -> Path:
     return flatbuffer.with_suffix(".head.npz")
 
 
+def _regular_file(path: Path, limit: int) -> None:
+    """FileNotFoundError when `path` is missing, ValueError unless it is a regular file of at most `limit` bytes."""
+    problem = file_problem(path)
+    if problem == "file not found":
+        raise FileNotFoundError(path)
+    if problem:
+        raise ValueError(f"{path.name} {problem}")
+    if path.stat().st_size > limit:
+        raise ValueError(f"{path.name} is larger than {limit // 2**20} MB")
+
+
 def _read(path: Path) -> Compiled:
-    """The compiled form at `path` (and its head file); `ValueError` when its gate weights changed since."""
-    with np.load(_head_file(path), allow_pickle=False) as stored:
+    """The compiled form at `path` (and its head file); `ValueError` when either is not a regular file, when they
+    were written for another compiled form or another flatbuffer, or when the gate weights changed since."""
+    head = _head_file(path)
+    _regular_file(head, MAX_FLATBUFFER_BYTES)
+    with np.load(head, allow_pickle=False) as stored:
         named = dict(stored)
+    if str(named["compiled_as"]) != path.stem:
+        raise ValueError(f"{head.name} was written for {str(named['compiled_as'])[:80]!r}")
     gate_weights = IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])
     if file_digest(gate_weights) != str(named["gate_sha256"]):
         raise ValueError(f"{gate_weights.name} changed since it was compiled")
-    if not path.is_file():
-        raise FileNotFoundError(path)
+    _regular_file(path, MAX_FLATBUFFER_BYTES)
+    if file_digest(path) != str(named["flatbuffer_sha256"]):
+        raise ValueError(f"{path.name} is not the flatbuffer its head file was written with")
     return _compiled(path, named)
 
 
@@ -187,7 +210,13 @@ def load_compiled(name: str, digest: str, build: Build | None) -> Compiled | Non
         return None
     try:
         arrays = io.BytesIO()
-        np.savez(arrays, **named, gate_sha256=file_digest(IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])))
+        np.savez(
+            arrays,
+            **named,
+            gate_sha256=file_digest(IMAGENET_WEIGHTS_DIR / str(named["gate_weights"])),
+            flatbuffer_sha256=hashlib.sha256(flatbuffer).hexdigest(),
+            compiled_as=path.stem,
+        )
         write_bytes(_head_file(path), arrays.getvalue())
         write_bytes(path, flatbuffer)
     except OSError as exc:  # a read-only home still gets the speed, just not across restarts
@@ -250,6 +279,8 @@ class CompiledForward:
         details = {len(detail["shape"]): detail for detail in self._interpreter.get_output_details()}
         self._maps, self._vectors = details[4]["index"], details[2]["index"]
         self.channels = int(details[4]["shape"][-1])
+        self.vector_size = int(details[2]["shape"][-1])
+        """The gate's features and the class probabilities, side by side."""
         self._shape: tuple[int, ...] | None = None
 
     def __call__(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

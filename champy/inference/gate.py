@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from champy.errors import ModelLoadError
+from champy.path_kind import file_problem
 from champy.paths import IMAGENET_WEIGHTS_DIR, MODELS_DIR
 
 if TYPE_CHECKING:
@@ -69,12 +71,36 @@ def gate_input_size(backbone: str = DEFAULT_GATE_BACKBONE) -> int:
     return get_backbone(backbone).input_size
 
 
+def read_gate(path: Path) -> GateParams:
+    """The gate parameters in the file at `path`; `ModelLoadError` unless it is a regular file holding three finite
+    vectors of one length (scales above 0), a finite intercept and a threshold in [0, 1]."""
+    problem = file_problem(path)
+    if problem:
+        raise ModelLoadError(f"{path.name}: {problem}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        vector = {key: np.asarray(data[key]) for key in ("mean", "scale", "coef")}
+        numbers = [data["intercept"], data["threshold"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path.name}: not a mushroom gate ({type(exc).__name__}: {exc})") from None
+    lengths = {array.shape for array in vector.values()}
+    numeric = all(array.dtype.kind in "iuf" for array in vector.values())
+    if not numeric or len(lengths) != 1 or len(next(iter(lengths))) != 1 or not vector["mean"].size:
+        raise ModelLoadError(f"{path.name}: mean, scale and coef must be number lists of one length")
+    vector = {key: array.astype(np.float64) for key, array in vector.items()}
+    if any(isinstance(n, bool) or not isinstance(n, (int, float)) for n in numbers):
+        raise ModelLoadError(f"{path.name}: intercept and threshold must be numbers")
+    if not all(np.isfinite(array).all() for array in vector.values()) or not np.isfinite(numbers).all():
+        raise ModelLoadError(f"{path.name}: a value is not a finite number")
+    if (vector["scale"] <= 0).any() or not 0.0 <= numbers[1] <= 1.0:
+        raise ModelLoadError(f"{path.name}: scales must be above 0 and the threshold in [0, 1]")
+    return GateParams(**vector, intercept=float(numbers[0]), threshold=float(numbers[1]))
+
+
 @lru_cache(maxsize=4)
 def load_gate(backbone: str = DEFAULT_GATE_BACKBONE) -> GateParams:
-    """The shipped gate parameters for `backbone`'s ImageNet features."""
-    data = json.loads(gate_file(backbone).read_text(encoding="utf-8"))
-    vector = {key: np.asarray(data[key], np.float64) for key in ("mean", "scale", "coef")}
-    return GateParams(**vector, intercept=float(data["intercept"]), threshold=float(data["threshold"]))
+    """The shipped gate parameters for `backbone`'s ImageNet features (`read_gate`)."""
+    return read_gate(gate_file(backbone))
 
 
 @dataclass(frozen=True)

@@ -153,11 +153,14 @@ def identify_specimen(
     class_index: int | None = None,
     names: Sequence[str] | None = None,
     min_probability: float = 0.0,
+    decoded: Sequence[Image.Image] | None = None,
 ) -> Identification:
     """Identify one specimen from one or several photos (calibrated probabilities averaged).
 
     The species list holds the `top_k` most probable species at or above `min_probability`;
-    `class_index` picks the class Grad-CAM explains (default: the most probable).
+    `class_index` picks the class Grad-CAM explains (default: the most probable). `decoded` holds the photos already
+    decoded as `load_image(source, draft_size=2 * model.size)` decodes them (a caller that runs several models of one
+    input size on the same photos decodes them once).
 
     Raises `BadImageError` for a photo that cannot be read or more than `champy.images.MAX_PHOTOS` photos.
     """
@@ -168,7 +171,8 @@ def identify_specimen(
         list(names) if names else [str(s) if isinstance(s, str) else f"photo {i + 1}" for i, s in enumerate(sources)]
     )
     start = time.perf_counter()
-    decoded = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
+    if decoded is None:
+        decoded = [load_image(source, name=name, draft_size=2 * model.size) for source, name in zip(sources, names)]
     pixels = model.pixels(decoded)
     photos = [fit_within(photo) for photo in decoded]  # what the result keeps and shows: display size
     preprocess_ms = (time.perf_counter() - start) * 1000

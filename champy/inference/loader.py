@@ -16,9 +16,8 @@ from pathlib import Path
 from champy.errors import ModelLoadError
 from champy.inference.compiled import cache_dir, load_compiled, model_digest
 from champy.inference.ensemble import EnsembleModel, Model
-from champy.inference.model import ChampyModel, check_members, resolve_model_path
+from champy.inference.model import ChampyModel, load_problem, resolve_model_path
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
-from champy.models.storage import check_h5
 from champy.path_kind import file_problem
 from champy.paths import DEFAULT_MODEL
 
@@ -33,8 +32,6 @@ def _load_single(path: Path) -> ChampyModel:
     problem = file_problem(path)
     if problem:
         raise ModelLoadError(f"model file {path}: {problem}")
-    if path.suffix == ".h5":
-        check_h5(path)  # a broken or hostile file is refused before anything is compiled
     card = read_card(card_path(path))
     compiled = load_compiled(model_name(path), model_digest(path), None)
     if compiled is not None:
@@ -48,8 +45,12 @@ def _load_single(path: Path) -> ChampyModel:
 
 @lru_cache(maxsize=8)
 def _load(path: Path) -> Model:
+    if path.name.endswith(ENSEMBLE_SUFFIX) or path.suffix == ".h5":
+        # a broken or hostile file, or a broken companion, is refused before anything is compiled
+        reason = load_problem(path)
+        if reason:
+            raise ModelLoadError(f"not offered: {reason}")
     if path.name.endswith(ENSEMBLE_SUFFIX):
-        check_members(read_card(path))
         return EnsembleModel(path, read_card(path), load_model)
     return _load_single(path)
 
@@ -62,4 +63,4 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Model:
 
         return load_tensorflow_model(name_or_path)
     with _LOADING:
-        return _load(resolve_model_path(name_or_path).resolve())
+        return _load(Path(os.path.abspath(resolve_model_path(name_or_path))))  # a link is checked as named

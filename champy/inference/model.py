@@ -24,24 +24,37 @@ from champy.errors import ChampyError, ModelLoadError
 from champy.image_batch import load_images
 from champy.images import to_model_input
 from champy.inference.compiled import Compiled
-from champy.inference.gate import load_gate
+from champy.inference.gate import DEFAULT_GATE_BACKBONE, gate_file, load_gate, read_gate
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
 from champy.models.storage import MODEL_SUFFIXES, check_h5
 from champy.path_kind import file_problem
 from champy.paths import DEFAULT_MODEL, MODELS_DIR
 from champy.safety.profile import SafetyProfile, profile_path, read_profile
 from champy.safety.risk import Risk, assess_risk
+from champy.safety.vouch import bank_path
 
 log = logging.getLogger(__name__)
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 """How an ensemble card names a member: a model name in `models/`, never a path."""
 
 
+@lru_cache(maxsize=16)
+def _profile_version(path: Path, stamps: tuple) -> SafetyProfile | None:
+    """`read_profile`, once per version (`stamps`) of the profile and its vouch bank."""
+    return read_profile(path)
+
+
+def model_profile(path: Path) -> SafetyProfile | None:
+    """The safety profile of the model at `path` (None without one); ChampyError when it is broken or incomplete."""
+    profile = profile_path(path)
+    return _profile_version(profile, (_stamp(profile), _stamp(bank_path(profile))))
+
+
 def matching_profile(path: Path, card: dict, embedding_size: int) -> SafetyProfile | None:
     """The model's safety profile, or None (risk never "low") when it is missing, unreadable, incomplete or another
     model's (its look-alike bank of embeddings of another size than `embedding_size` included)."""
     try:
-        profile = read_profile(profile_path(path))
+        profile = model_profile(path)
     except ChampyError as exc:
         log.warning("ignoring a safety profile: %s", exc)
         return None
@@ -87,6 +100,11 @@ class ChampyModel:
             if compiled.head.classes != len(self.labels):
                 raise ModelLoadError(f"{path.name}: {len(self.labels)} labels for a model with {compiled.head.classes}")
             self._configure(compiled.gate_backbone, compiled.embedding_size)
+            features = compiled.forward.vector_size - len(self.labels)
+            if self.gate.mean.size != features:
+                raise ModelLoadError(
+                    f"{path.name}: its gate reads {self.gate.mean.size} features, the network has {features}"
+                )
 
     def _configure(self, gate_backbone: str, embedding_size: int) -> None:
         """Set the gate (the ImageNet network `gate_backbone`'s) and the safety profile for embeddings of
@@ -204,23 +222,43 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-@lru_cache(maxsize=64)
-def _unservable_reason(path: Path, model_stamp: tuple | None, card_stamp: tuple | None) -> str | None:
-    """Why a model file and its card fail the cheap checks (readable HDF5 model, valid card), None if they pass.
+def _check_companions(path: Path, card: dict) -> None:
+    """Raise `ModelLoadError` when the files beside a model that it answers with are broken: its safety profile (a
+    broken one must never be taken for none) and, for a single network, the mushroom gate its backbone reads."""
+    try:
+        profile = model_profile(path)
+    except ChampyError as exc:
+        raise ModelLoadError(f"{model_name(path)}: its safety profile is unusable ({exc})") from None
+    if profile is not None and profile.reference_matrix().shape[1] != profile.vouch.embeddings.shape[1]:
+        raise ModelLoadError(f"{model_name(path)}: its look-alike and vouch banks hold embeddings of different lengths")
+    gate = gate_file(card["backbone"])
+    gate = gate if gate.is_file() else gate_file(DEFAULT_GATE_BACKBONE)
+    if "members" not in card and gate.is_file():  # without one, loading the model says so
+        read_gate(gate)
 
-    Cached per file version (the stamps; an ensemble's include its members'), so page reruns neither reread the
-    files nor repeat the warning.
+
+@lru_cache(maxsize=64)
+def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple) -> str | None:
+    """Why a model file and the files it answers with fail the cheap checks (a model name; a readable HDF5 model; a
+    valid card; an intact safety profile and gate), None if they pass.
+
+    Cached per file version (the stamps; an ensemble's include its members', and each's companions'), so page reruns
+    neither reread the files nor repeat the warning.
     Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
     try:
+        if not MEMBER_NAME.fullmatch(model_name(path)):
+            raise ModelLoadError(f"{ascii(path.name)[:80]}: a model's name is letters, digits, '-' and '_'")
         problem = file_problem(path)  # a pipe or a device named *.h5 would block the reader
         if problem:
             raise ModelLoadError(f"{path.name}: {problem}")
         if path.name.endswith(ENSEMBLE_SUFFIX):
-            check_members(read_card(path))
+            card = read_card(path)
+            check_members(card)
         else:
             check_h5(path)
-            read_card(card_path(path))
+            card = read_card(card_path(path))
+        _check_companions(path, card)
     except ModelLoadError as exc:
         reason = str(exc)
     except Exception as exc:  # h5py and the JSON reader raise many types for hostile files
@@ -230,6 +268,19 @@ def _unservable_reason(path: Path, model_stamp: tuple | None, card_stamp: tuple 
     reason = " ".join(reason.split())
     log.warning("not offering %s: %s", model_name(path), reason)
     return reason
+
+
+def load_problem(path: Path) -> str | None:
+    """Why the model file at `path` (with its companions) cannot be offered, or None: the cheap checks, cached per
+    file version, that loading runs before anything is compiled."""
+    return _unservable_reason(path, _stamp(path), _stamps(path))
+
+
+def _stamps(path: Path) -> tuple:
+    """The versions of a model file's companions: its card, safety profile, vouch bank and gates."""
+    profile = profile_path(path)
+    gates = tuple(_stamp(gate) for gate in sorted(MODELS_DIR.glob("mushroom_gate*.json")))
+    return (_stamp(card_path(path)), _stamp(profile), _stamp(bank_path(profile)), gates)
 
 
 def _member_names(card: dict) -> list[str]:
@@ -251,7 +302,7 @@ def check_members(card: dict) -> None:
     """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
     for name, entry in zip(_member_names(card), card["members"]):
         path = MODELS_DIR / f"{name}.h5"
-        reason = _unservable_reason(path, _stamp(path), _stamp(card_path(path))) if path.is_file() else "missing"
+        reason = _unservable_reason(path, _stamp(path), _stamps(path)) if path.is_file() else "missing"
         if reason:
             raise ModelLoadError(f"member {name}: {reason}")
         if str(read_card(card_path(path)).get("created", "")) != str(entry.get("created", "")):
@@ -262,10 +313,10 @@ def _model_checks() -> dict[str, str | None]:
     """Every `models/*.h5` with a card and every ensemble card: its name and why it cannot be offered (None when it
     can)."""
     singles = sorted(p for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file())
-    checks = {model_name(p): _unservable_reason(p, _stamp(p), _stamp(card_path(p))) for p in singles}
-    every_single = tuple((p.name, _stamp(p), _stamp(card_path(p))) for p in singles)
+    checks = {model_name(p): _unservable_reason(p, _stamp(p), _stamps(p)) for p in singles}
+    every_single = tuple((p.name, _stamp(p), _stamps(p)) for p in singles)
     for path in sorted(MODELS_DIR.glob(f"*{ENSEMBLE_SUFFIX}")):  # its check depends on every possible member too
-        checks[model_name(path)] = _unservable_reason(path, _stamp(path), every_single)
+        checks[model_name(path)] = _unservable_reason(path, _stamp(path), (_stamps(path), every_single))
     return dict(sorted(checks.items()))
 
 

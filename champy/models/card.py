@@ -16,6 +16,7 @@ from typing import Any
 
 from champy.atomic import write_json
 from champy.errors import ModelLoadError
+from champy.models.card_values import value_problems
 
 CARD_VERSION = 1
 REQUIRED_KEYS = {
@@ -84,7 +85,7 @@ def validate_card(card: Any, num_outputs: int | None = None) -> list[str]:
         problems.append("label names are not unique")
     if num_outputs is not None and len(card["labels"]) != num_outputs:
         problems.append(f"{len(card['labels'])} labels for a model with {num_outputs} outputs")
-    return problems
+    return problems or value_problems(card)
 
 
 def write_card(card: dict, path: str | os.PathLike) -> None:

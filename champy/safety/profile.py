@@ -162,8 +162,8 @@ def _problem(data: dict) -> str | None:
     if not all(_number(value) for value in thresholds.values()):
         return "thresholds must be numbers in [0, 1]"
     labels, validation, references = data["labels"], data["validation"], data["references"]
-    if not isinstance(labels, list) or not labels:
-        return "no class list"
+    if not isinstance(labels, list) or not labels or not all(isinstance(name, str) for name in labels):
+        return "no class list (names as text)"
     if not isinstance(validation, list) or not validation:
         return "no validation answers"
     for row in validation:
@@ -172,12 +172,17 @@ def _problem(data: dict) -> str | None:
             return f"a validation answer is not a class index below {len(labels)}: {answer!r}"
         if not _number(row["confidence"]):
             return f"a validation confidence is not a number in [0, 1]: {row['confidence']!r}"
+        if not isinstance(row["species"], str):
+            return "a validation answer's species is not text"
     if not isinstance(references, list) or not references:
         return "no look-alike reference photos"
     lengths = {len(ref["embedding"]) for ref in references}
     if len(lengths) != 1 or 0 in lengths:
         return "the reference embeddings are not all of one length"
-    if not np.isfinite(np.asarray([ref["embedding"] for ref in references], np.float64)).all():
+    if not all(isinstance(ref["species"], str) and isinstance(ref["path"], str) for ref in references):
+        return "a reference photo's species or path is not text"
+    embeddings = np.asarray([ref["embedding"] for ref in references])
+    if embeddings.dtype.kind not in "iuf" or not np.isfinite(embeddings).all():
         return "a reference embedding holds a value that is not a finite number"
     return None
 
