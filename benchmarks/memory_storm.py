@@ -93,9 +93,13 @@ def crafted(folder: Path) -> list[Path]:
     return [bomb, stuffed]
 
 
+ANSWERED = "[data-testid='champyAnswerCard'], [data-testid='stImage'], [data-testid='stAlertContentError']"
+"""An answer card (or, in older versions of the page, the answer's photo) or an error."""
+
+
 def _done(page) -> None:
-    """Wait until the page shows an answer's photo or an error, and the run is over."""
-    shown = page.get_by_test_id("stMain").locator("[data-testid='stImage'], [data-testid='stAlertContentError']")
+    """Wait until the page shows an answer or an error, and the run is over."""
+    shown = page.get_by_test_id("stMain").locator(ANSWERED)
     shown.first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=TIMEOUT_MS)
 
@@ -148,6 +152,7 @@ def storm_figures(root: Path, folder: Path, source: Image.Image, warm: Path) -> 
             _done(page)
 
         figures["rerun storm (8 photos of 23.9 MP, 10 clicks)"] = _measure(pid, rerun_storm)
+        print(f"{root}: {figures}", file=sys.stderr, flush=True)
         for label, path in (("scan-bomb JPEG", bomb), ("chunk-stuffed PNG", stuffed)):
 
             def upload(path: Path = path) -> None:

@@ -167,6 +167,7 @@ def test_in_the_browser_names_stay_text_and_a_malformed_model_breaks_no_page(tmp
         requested = []
         page.on("request", lambda request: requested.append(request.url))
         open_identify_page(page, url)
+        page.get_by_test_id("stExpander").filter(has_text="Advanced").locator("summary").click()  # the model choice
         not_offered = page.get_by_text("Not offered").first
         not_offered.wait_for(timeout=120_000)
         offered_text = " ".join(page.get_by_text("Not offered").all_inner_texts()).replace(LINK_BREAK, "")
