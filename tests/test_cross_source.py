@@ -16,7 +16,7 @@ from champy.data.labelled import load_labelled
 from champy.data.prepare import prepare
 from champy.data.sources import COMMONS, NEW_SOURCES_FOR_TESTING, photo_sources
 from champy.edibility import lookup
-from champy.errors import ChampyError
+from champy.errors import ChampyError, ModelLoadError
 from champy.evaluation.cross_source import Answered, figures, low_mistakes, source_figures
 from champy.evaluation.photos import embed_photos, siblings
 from champy.images import load_model_input
@@ -73,7 +73,8 @@ def test_without_its_vouch_bank_a_profile_is_not_used(tmp_path: Path) -> None:
     missing = _copy_of_mobilenet(tmp_path / "missing", None)
     with pytest.raises(ChampyError, match="cannot read the vouch bank"):
         read_profile(profile_path(missing))
-    assert load_model(missing).safety is None
+    with pytest.raises(ModelLoadError, match="not offered: .*cannot read the vouch bank"):
+        load_model(missing)  # a broken profile takes the model off the menu
     shorter = VouchBank(bank.embeddings[:, :-1], bank.species, bank.paths)
     assert load_model(_copy_of_mobilenet(tmp_path / "shorter", shorter)).safety is None  # another model's bank
     assert load_model(_copy_of_mobilenet(tmp_path / "intact", bank)).safety is not None
