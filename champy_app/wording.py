@@ -29,12 +29,15 @@ SHORT_REASON_CHARS = 160
 
 
 def model_label(name: str, backbone: str = "") -> str:
-    """A model's name as people read it: the default ensemble as Champy's recommended choice, a single network by
-    the name its backbone is known by; `name` itself when neither applies."""
+    """A model's name as people read it: the default ensemble as Champy's recommended choice, a shipped network
+    (`<backbone>_species`) by the name its backbone is known by, any other network of a known backbone by that name
+    and its own (two models never read alike); `name` itself otherwise."""
     if name == DEFAULT_MODEL:
         return "Champy, 3 networks together (recommended)"
     known = BACKBONE_NAMES.get(backbone)
-    return f"{known} only" if known else name
+    if not known:
+        return name
+    return f"{known} only" if name == f"{backbone}_species" else f"{known} only ({name})"
 
 
 def confidence_words(probability: float) -> str:

@@ -237,13 +237,10 @@ def _check_companions(path: Path, card: dict) -> None:
         read_gate(gate)
 
 
-@lru_cache(maxsize=64)
-def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple) -> str | None:
+def _files_problem(path: Path) -> str | None:
     """Why a model file and the files it answers with fail the cheap checks (a model name; a readable HDF5 model; a
     valid card; an intact safety profile and gate), None if they pass.
 
-    Cached per file version (the stamps; an ensemble's include its members', and each's companions'), so page reruns
-    neither reread the files nor repeat the warning.
     Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
     try:
@@ -265,15 +262,23 @@ def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple)
         reason = f"{path.name}: unreadable ({type(exc).__name__})"
     else:
         return None
-    reason = " ".join(reason.split())
-    log.warning("not offering %s: %s", model_name(path), reason)
+    return " ".join(reason.split())
+
+
+@lru_cache(maxsize=64)
+def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple) -> str | None:
+    """`_files_problem`, logged as a warning, cached per file version (the stamps; an ensemble's include its
+    members', and each's companions'), so page reruns neither reread the files nor repeat the warning."""
+    reason = _files_problem(path)
+    if reason:
+        log.warning("not offering %s: %s", model_name(path), reason)
     return reason
 
 
 def load_problem(path: Path) -> str | None:
-    """Why the model file at `path` (with its companions) cannot be offered, or None: the cheap checks, cached per
-    file version, that loading runs before anything is compiled."""
-    return _unservable_reason(path, _stamp(path), _stamps(path))
+    """Why the model file at `path` (with its companions) cannot be loaded, or None: the cheap checks that loading
+    runs before anything is compiled (the caller reports the reason, so it is not logged here)."""
+    return _files_problem(path)
 
 
 def _stamps(path: Path) -> tuple:

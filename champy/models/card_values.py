@@ -52,8 +52,7 @@ def _test_metrics_problems(test: Any, classes: int, where: str, full: bool) -> l
     if not isinstance(per_class, list) or not all(
         isinstance(row, dict)
         and isinstance(row.get("name"), str)
-        and _share(row.get("precision"))
-        and _share(row.get("recall"))
+        and all(row.get(key) is None or _share(row.get(key)) for key in ("precision", "recall"))  # None: no photo
         and _count(row.get("support"))
         for row in per_class
     ):
@@ -83,7 +82,7 @@ def _section_problems(card: dict) -> list[str]:
     problems += [
         f"calibration.{key} is not a number"
         for key, value in calibration.items()
-        if key != "temperature" and key.startswith("test_") and not _number(value)
+        if key != "temperature" and key.startswith("test_") and value is not None and not _number(value)
     ]
     score = open_set.get("score", "known_confidence")
     if score not in OPEN_SET_SCORES + ENSEMBLE_SCORES:
@@ -93,7 +92,7 @@ def _section_problems(card: dict) -> list[str]:
     problems += [
         f"open_set.{key} is not a number"
         for key, value in open_set.items()
-        if key.startswith("test_") and not _number(value)
+        if key.startswith("test_") and value is not None and not _number(value)  # None: no such test photo
     ]
     return problems
 
