@@ -25,14 +25,11 @@ def choose_model() -> str:
     if not names:
         st.error("No model is installed: put a model (`.h5` and its `.json` card) in `models/`.")
         st.stop()
-    default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
     advanced = st.expander("Advanced: which model answers", icon=":material/tune:")
-    choice = advanced.selectbox(
-        "Model",
+    choice = support.model_select(
+        advanced,
         names,
-        index=default,
         key="model",
-        format_func=lambda name: wording.model_label(name, support.model_card(name).get("backbone", "")),
         help="The network that identifies the photo. The default combines three networks and is the most reliable.",
     )
     for reason in unavailable_models().values():
@@ -122,7 +119,7 @@ def identify_page() -> None:
     details = st.expander("Details", key="details", on_change="rerun")
     if details.open:
         details.caption(
-            f"Answered by {wording.model_label(model_name, support.model_card(model_name).get('backbone', ''))} · "
+            f"Answered by {support.model_label(model_name)} · "
             f"{len(photos)} photo(s) · {support.total_ms(result.timings_ms):.0f} ms"
         )
 

@@ -36,8 +36,9 @@ from champy.fair_slots import FairSlots
 from champy.gbif import OccurrenceResult, get_occurrences
 from champy.images import check_photo_count, check_request, load_image, photo_reduction
 from champy.inference import Identification, identify_specimen, load_model, read_model_card
-from champy.paths import DATA_DIR, MODELS_DIR
+from champy.paths import DATA_DIR, DEFAULT_MODEL, MODELS_DIR
 from champy.result_cache import ResultCache
+from champy_app import wording
 
 DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
 RESULT_CAPTION = "Where the model looked (Grad-CAM)"
@@ -213,6 +214,17 @@ def cached_occurrences(species: str, snapshot: Path) -> OccurrenceResult:
 def model_card(name: str) -> dict[str, Any]:
     """The card of shipped model `name`, read without loading the network."""
     return read_model_card(name)
+
+
+def model_label(name: str) -> str:
+    """A shipped model's name as people read it (`wording.model_label`, with the backbone its card names)."""
+    return wording.model_label(name, model_card(name).get("backbone", ""))
+
+
+def model_select(place: Any, names: list[str], key: str, help: str | None = None) -> str:
+    """A chooser of `names` in `place` (a page or a container), on the shipped default unless changed."""
+    default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
+    return place.selectbox("Model", names, index=default, key=key, format_func=model_label, help=help)
 
 
 def edibility_badge(edibility: str) -> str:

@@ -8,7 +8,7 @@ import streamlit as st
 from champy import card_sections as sections
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models
-from champy_app import responsive_table, risk_style, support, wording
+from champy_app import responsive_table, risk_style, support
 
 
 def show_training_instructions(shipped_backbones: set[str]) -> None:
@@ -34,16 +34,11 @@ def show_training_instructions(shipped_backbones: set[str]) -> None:
         )
 
 
-def label(name: str) -> str:
-    """The model's name as people read it."""
-    return wording.model_label(name, support.model_card(name).get("backbone", ""))
-
-
 def show_model_column(column, name: str, result) -> None:
     """One model's answer: its risk level as a filled pill, its answer and top candidates, and its Grad-CAM."""
     edible_allowed = risk_style.shows_edible(result.risk)
     with column:
-        st.markdown(f"#### {support.as_text(label(name))}")
+        st.markdown(f"#### {support.as_text(support.model_label(name))}")
         st.markdown(risk_style.level_pill(result.risk), unsafe_allow_html=True)
         st.markdown(f"**{support.as_text(result.answer)}** · {support.total_ms(result.timings_ms):.0f} ms")
         for candidate in result.species[:3]:
@@ -66,7 +61,9 @@ def show_agreement(results: dict) -> None:
     if len(set(answers.values())) == 1:
         st.info(f"All {len(answers)} models name *{next(iter(answers.values()))}*.", icon=":material/done_all:")
     else:
-        named = "; ".join(f"{support.as_text(label(name))}: *{answer}*" for name, answer in answers.items())
+        named = "; ".join(
+            f"{support.as_text(support.model_label(name))}: *{answer}*" for name, answer in answers.items()
+        )
         st.warning(f"The models disagree: {named}.", icon=":material/call_split:")
 
 
@@ -75,7 +72,7 @@ def identify_with_every_model(photo: list[tuple[str, bytes]], names: list[str]) 
     results, failed = {}, {}
     for name in names:
         try:
-            with st.spinner(f"Running {label(name)}…"):
+            with st.spinner(f"Running {support.model_label(name)}…"):
                 results[name] = support.identify_photos(photo, name)
         except ModelLoadError as exc:  # one model that does not load leaves the others compared
             failed[name] = exc
@@ -112,7 +109,7 @@ def main() -> None:
     cards = {name: support.model_card(name) for name in names}
     st.subheader("How the models score on held-out test photos")
     figures = sections.comparison_frame(cards).set_index("figure").T
-    figures.index = [label(name) for name in figures.index]
+    figures.index = [support.model_label(name) for name in figures.index]
     st.markdown(responsive_table.table_html(figures.rename_axis("model").reset_index()), unsafe_allow_html=True)
     st.caption(
         "Known species only: the test photos of the species a model was trained to name. All test photos: those "

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from champy import card_sections as sections
-from champy.inference import DEFAULT_MODEL, available_models
-from champy_app import responsive_table, support, wording
+from champy.inference import available_models
+from champy_app import responsive_table, support
 
 
 def show_summary(name: str, card: dict) -> None:
@@ -160,14 +160,7 @@ def main() -> None:
     if not names:
         st.error("No model is installed in `models/`.")
         return
-    default = names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0
-    name = st.selectbox(
-        "Model",
-        names,
-        index=default,
-        key="card_model",
-        format_func=lambda option: wording.model_label(option, support.model_card(option).get("backbone", "")),
-    )
+    name = support.model_select(st, names, key="card_model")
     card = support.model_card(name)
     show_summary(name, card)
     show_limitations(card)

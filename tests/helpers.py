@@ -5,18 +5,23 @@ The collection lives in the shared data folder; a test that asks for it skips (o
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from locations import FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
+from locations import BOLETUS_PHOTO, FIXTURE_NOT_FUNGI, SHARED_NOT_FUNGI, SHARED_PHOTOS, shared_missing
 
 from champy.data.labelled import load_labelled
 from champy.data.prepare import prepare
 from champy.inference import identify
 from champy.inference.ensemble import Model
 from champy.inference.model import DEFAULT_MODEL, read_model_card
+from champy.paths import PROJECT_ROOT
 
 
 def shared_photos() -> Path:
@@ -62,3 +67,25 @@ def not_fungi_photos() -> list[Path]:
     """Photos that show no fungus: the shared folder's 24 when present, else the 13 in tests/fixtures."""
     folder = SHARED_NOT_FUNGI if SHARED_NOT_FUNGI.is_dir() else FIXTURE_NOT_FUNGI
     return sorted(folder.glob("*.jpg"))
+
+
+def every_page_report(script: str, models: Path, scratch: Path) -> dict:
+    """The JSON that `script` (run with the app's path and a cep photo, typically an AppTest of every page) prints
+    last, with the models in `models` and GBIF unreachable (its cache in `scratch`)."""
+    env = {
+        **os.environ,
+        "CHAMPY_MODELS_DIR": str(models),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
+        "CHAMPY_GBIF_CACHE": str(scratch / "gbif"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])

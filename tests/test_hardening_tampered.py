@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import every_page_report
 from locations import BOLETUS_PHOTO
 from markdown_text import shown_text
 
@@ -209,23 +210,7 @@ EVERY_PAGE = textwrap.dedent(
 
 def test_tampered_files_leave_every_page_working_and_are_not_offered_anywhere(tmp_path):
     reasons = tampered_models(tmp_path / "models")
-    env = {
-        **os.environ,
-        "CHAMPY_MODELS_DIR": str(tmp_path / "models"),
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
-        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", EVERY_PAGE, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = every_page_report(EVERY_PAGE, tmp_path / "models", tmp_path)
     assert set(report["unavailable"]) == set(reasons)
     for name, reason in reasons.items():
         assert reason in report["unavailable"][name], (name, report["unavailable"][name])
@@ -243,7 +228,7 @@ def test_tampered_files_leave_every_page_working_and_are_not_offered_anywhere(tm
         cli = subprocess.run(
             [sys.executable, "-m", "champy", "predict", str(BOLETUS_PHOTO), "--model", name],
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**os.environ, "CHAMPY_MODELS_DIR": str(tmp_path / "models"), "PYTHONPATH": str(PROJECT_ROOT)},
             capture_output=True,
             text=True,
             timeout=300,

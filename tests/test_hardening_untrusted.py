@@ -7,14 +7,13 @@ import html
 import json
 import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import h5py
 import pytest
 from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app
+from helpers import every_page_report
 from locations import BOLETUS_PHOTO
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
@@ -117,23 +116,7 @@ EVERY_PAGE = textwrap.dedent(
 
 def test_a_malformed_model_file_leaves_every_page_working(tmp_path):
     models = models_with_malformed_files(tmp_path / "models")
-    env = {
-        **os.environ,
-        "CHAMPY_MODELS_DIR": str(models),
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
-        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
-    }
-    run = subprocess.run(
-        [sys.executable, "-c", EVERY_PAGE, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = every_page_report(EVERY_PAGE, models, tmp_path)
     assert report["available"] == [*SHIPPED, "unloadable"]  # the default first, then A-Z
     assert report["unavailable"] == {
         "array_config": "array_config.h5: its model_config is not a Keras model description (a JSON object)",
