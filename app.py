@@ -81,7 +81,7 @@ def show_map(species: str, model_name: str) -> None:
         occurrence_figure(occurrences, titled=False), config=plotly_config(), width="stretch", key="occurrence_map"
     )
     notice = f"  \n{support.as_text(occurrences.notice)}" if occurrences.notice else ""
-    st.caption(f"{map_caption(occurrences)} · [{species} on GBIF]({occurrences.gbif_url}){notice}")
+    st.caption(f"{map_caption(occurrences)} · [{support.as_text(species)} on GBIF]({occurrences.gbif_url}){notice}")
 
 
 def show_result(result, model_name: str) -> None:

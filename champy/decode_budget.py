@@ -33,8 +33,11 @@ def _jpeg_problem(data: bytes) -> str | None:
     scans = segments = 0
     pos = 2
     while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return None  # not a marker: the decoder reports the damage
+        if data[pos] != 0xFF:  # junk between segments: libjpeg skips to the next 0xFF, and so does the count
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                return None
+            continue
         marker = data[pos + 1]
         if marker == 0xFF:
             pos += 1  # fill byte before a marker
@@ -47,7 +50,9 @@ def _jpeg_problem(data: bytes) -> str | None:
         segments += 1
         if segments > MAX_JPEG_SEGMENTS:
             return f"more than {MAX_JPEG_SEGMENTS} JPEG segments, far beyond what a camera writes"
-        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        pos += 2 + max(
+            2, struct.unpack_from(">H", data, pos + 2)[0]
+        )  # a length under 2 skips only itself, as in libjpeg
         if marker == SOS:
             scans += 1
             if scans > MAX_JPEG_SCANS:

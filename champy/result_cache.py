@@ -83,11 +83,13 @@ class ResultCache(Generic[Value]):
             self._forget(key)
             owned.set_exception(_Stopped())
             raise
-        with self._lock:
-            del self._in_flight[key]
-            if self._size_of(value) <= self.max_bytes:  # a larger one is answered, not kept
-                self._entries[key] = value
-        owned.set_result(value)
+        try:
+            with self._lock:
+                del self._in_flight[key]
+                if self._size_of(value) <= self.max_bytes:  # a larger one is answered, not kept
+                    self._entries[key] = value
+        finally:
+            owned.set_result(value)  # the waiters get the value even if storing it failed
         return value
 
     def _forget(self, key: Hashable) -> None:

@@ -39,7 +39,7 @@ def credit_html(photo: LicensedPhoto) -> str:
     """'Photo: author, licence, source' with a link to the photo's page, as HTML."""
     page = photo.source_page if urlparse(photo.source_page).scheme in ("http", "https") else ""
     host = urlparse(page).hostname or ""
-    source = SOURCE_NAMES.get(host.removeprefix("www."), host or "source not recorded")
+    source = html.escape(SOURCE_NAMES.get(host.removeprefix("www."), host or "source not recorded"))
     linked = f'<a href="{html.escape(page)}" target="_blank" rel="noopener">{source}</a>' if page else source
     author = html.escape(photo.author or "unknown photographer")
     return f"<small>Photo: {author}, {html.escape(photo.licence or 'licence not recorded')}, {linked}</small>"

@@ -32,7 +32,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
 from champy.errors import BadImageError, ChampyError
-from champy.fair_slots import FairSlots
+from champy.fair_slots import Abandoned, FairSlots
 from champy.gbif import OccurrenceResult, get_occurrences
 from champy.images import check_photo_count, check_request, load_image, photo_reduction
 from champy.inference import Identification, identify_specimen, load_model, read_model_card
@@ -156,7 +156,7 @@ def session_gone() -> Callable[[], bool]:
     """Whether the browser session running this page has gone (its tab closed or its connection lost), asked
     later; never, outside a page run."""
     context = get_script_run_ctx()
-    if context is None:
+    if context is None or not Runtime.exists():  # outside a served page (AppTest, a script)
         return lambda: False
     return lambda: not Runtime.instance().is_active_session(context.session_id)
 
@@ -186,7 +186,10 @@ def identify_photos(photos: list[tuple[str, bytes]], model_name: str) -> Identif
             decoded = decoded_photos(photos, digest, 2 * model.size)
             return identify_specimen(contents, model, top_k=5, explain=True, names=names, decoded=decoded)
 
-    return IDENTIFICATIONS.get_or_compute((digest, model_name, names), compute)
+    try:
+        return IDENTIFICATIONS.get_or_compute((digest, model_name, names), compute)
+    except Abandoned:  # the browser session went while this waited for its turn: nothing is left to show
+        st.stop()
 
 
 def read_uploads(uploads: list[Upload]) -> list[tuple[str, bytes]]:

@@ -66,7 +66,7 @@ def _profile() -> dict:
 
 
 def _profile_cases() -> dict[str, tuple[dict, str]]:
-    text_answers, empty, nan, short, text_embedding = (_profile() for _ in range(5))
+    text_answers, empty, nan, short, text_embedding, nested = (_profile() for _ in range(6))
     for row in text_answers["validation"]:
         row["answer"] = str(row["answer"])
     empty["validation"], empty["references"] = [], []
@@ -74,12 +74,15 @@ def _profile_cases() -> dict[str, tuple[dict, str]]:
     for ref in short["references"]:
         ref["embedding"] = ref["embedding"][:100]
     text_embedding["references"][0]["embedding"] = [str(x) for x in text_embedding["references"][0]["embedding"]]
+    for ref in nested["references"]:
+        ref["embedding"] = [ref["embedding"], ref["embedding"]]  # one length, but rows of rows
     return {
         "profile_text_answers": (text_answers, "a validation answer is not a class index"),
         "profile_empty": (empty, "no validation answers"),
         "profile_nan_embedding": (nan, "not a finite number"),
         "profile_short_embeddings": (short, "look-alike and vouch banks hold embeddings of different lengths"),
         "profile_text_embedding": (text_embedding, "not a finite number"),
+        "profile_nested_embedding": (nested, "not a finite number"),
     }
 
 

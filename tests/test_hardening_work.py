@@ -58,6 +58,16 @@ def test_what_cameras_write_passes_the_budget():
     assert structure_problem(chunk_stuffed_png(chunks=100)) is None  # a few ancillary chunks are fine
 
 
+def test_junk_between_segments_does_not_hide_a_scan_bomb():
+    """libjpeg skips stray bytes before a marker and reads on past a length under 2: so does the count."""
+    bomb = scan_bomb_jpeg(300, size=(400, 300))
+    app0_end = 4 + int.from_bytes(bomb[4:6], "big")
+    junk = bomb[:app0_end] + b"\x00\x17" + bomb[app0_end:]
+    short_length = bomb[:app0_end] + b"\xff\xe5\x00\x01" + bomb[app0_end:]
+    for crafted in (junk, short_length):
+        assert "more than 32 scans" in structure_problem(crafted)
+
+
 def test_decode_slots_hold_bytes_and_serve_in_arrival_order():
     slots = FairSlots(100)
     order, waits = [], []

@@ -159,6 +159,7 @@ def test_dangerous_genera_table_has_sources_and_known_levels() -> None:
     assert {"Amanita", "Galerina", "Lepiota", "Inocybe", "Cortinarius", "Clitocybe", "Gyromitra"} <= set(genera)
     for entry in genera.values():
         assert entry.level in ("deadly", "poisonous") and entry.reference and entry.why
+        assert "edible" not in entry.why.lower(), entry.genus  # its reason is shown in a deadly or poisonous answer
         if entry.level == "deadly":
             assert any(lookup(member).status == "deadly" for member in entry.members), entry.genus
 

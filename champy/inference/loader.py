@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from champy.errors import ModelLoadError
@@ -43,7 +43,7 @@ def _load_single(path: Path) -> ChampyModel:
     return ChampyModel(path, model.card, model.compiled_form) if model.compile() else model
 
 
-@lru_cache(maxsize=8)
+@cache  # every model once: an ensemble and a page asking for its member share one copy
 def _load(path: Path) -> Model:
     if path.name.endswith(ENSEMBLE_SUFFIX) or path.suffix == ".h5":
         # a broken or hostile file, or a broken companion, is refused before anything is compiled

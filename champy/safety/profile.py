@@ -182,7 +182,7 @@ def _problem(data: dict) -> str | None:
     if not all(isinstance(ref["species"], str) and isinstance(ref["path"], str) for ref in references):
         return "a reference photo's species or path is not text"
     embeddings = np.asarray([ref["embedding"] for ref in references])
-    if embeddings.dtype.kind not in "iuf" or not np.isfinite(embeddings).all():
+    if embeddings.ndim != 2 or embeddings.dtype.kind not in "iuf" or not np.isfinite(embeddings).all():
         return "a reference embedding holds a value that is not a finite number"
     return None
 
