@@ -8,11 +8,12 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, CHROMIUM_ARGS, serving_app
 from locations import FIXTURE_GBIF, sample_photos
 
 OCCURRENCE_JSON = (
@@ -224,3 +225,22 @@ def photo_server():
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    """`streamlit run app.py` for one test module, offline (GBIF unreachable: the map falls back to the bundled
+    snapshot)."""
+    offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": str(tmp_path_factory.mktemp("gbif"))}
+    with serving_app(offline) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    """Headless Chromium for one test module, started once its app server answers."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

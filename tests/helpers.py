@@ -11,6 +11,7 @@ import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -69,23 +70,26 @@ def not_fungi_photos() -> list[Path]:
     return sorted(folder.glob("*.jpg"))
 
 
+def printed_json(script: str, args: list[str], env: dict[str, str], timeout: float) -> Any:
+    """The JSON that `script` prints last, run with `args` by a fresh Python in the project, `env` added to ours."""
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def every_page_report(script: str, models: Path, scratch: Path) -> dict:
     """The JSON that `script` (run with the app's path and a cep photo, typically an AppTest of every page) prints
     last, with the models in `models` and GBIF unreachable (its cache in `scratch`)."""
     env = {
-        **os.environ,
         "CHAMPY_MODELS_DIR": str(models),
-        "PYTHONPATH": str(PROJECT_ROOT),
         "CHAMPY_GBIF_API": "http://127.0.0.1:9",
         "CHAMPY_GBIF_CACHE": str(scratch / "gbif"),
     }
-    run = subprocess.run(
-        [sys.executable, "-c", script, str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return printed_json(script, [str(PROJECT_ROOT / "app.py"), str(BOLETUS_PHOTO)], env, timeout=900)

@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-from app_server import ANSWER_CARD, CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait
+from app_server import ANSWER_CARD, CHROMIUM, open_identify_page, upload_and_wait
 from test_browser_layout import SCREENSHOTS, VIEWPORTS, screenshot
 
 from champy.paths import PROJECT_ROOT
 from champy_app.answer_card import UNKNOWN_SPECIES
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
@@ -34,21 +34,6 @@ CARD_NEIGHBOURS = """card => {
     return [block.previousElementSibling, block, block.nextElementSibling]
         .filter(Boolean).map(element => element.textContent).join(' ');
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": str(tmp_path_factory.mktemp("gbif"))}
-    with serving_app(offline) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import CHROMIUM, CHROMIUM_ARGS, open_identify_page, serving_app, upload_and_wait, wait_until_drawn
+from app_server import CHROMIUM, open_identify_page, upload_and_wait, wait_until_drawn
 
 from champy.paths import PROJECT_ROOT
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian's chromium is not installed (apt-get install chromium)"),
@@ -39,22 +39,6 @@ OVERFLOW = """() => {
     return {width, page: document.documentElement.scrollWidth, main: main.scrollWidth - main.clientWidth,
             past: past.slice(0, 10)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    """One app server for the module, offline (GBIF unreachable: the map falls back to the bundled snapshot)."""
-    offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9", "CHAMPY_GBIF_CACHE": str(tmp_path_factory.mktemp("gbif"))}
-    with serving_app(offline) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def show_identify(page, url: str) -> None:

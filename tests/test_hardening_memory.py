@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 from badinputs import png_claiming
+from helpers import printed_json
 from large_photos import enlarged_png
 from locations import BOLETUS_PHOTO
 from PIL import Image
@@ -18,7 +15,6 @@ from PIL import Image
 from champy.errors import BadImageError
 from champy.images import DISPLAY_SIZE, MAX_PHOTOS, MAX_REQUEST_PIXELS, check_request, load_image
 from champy.inference.gradcam import overlay
-from champy.paths import PROJECT_ROOT
 from champy.result_cache import ResultCache
 
 GOAL_MB = 600  # what a 119-MP PNG may cost at peak beyond what the process held after a 512-px photo
@@ -46,17 +42,8 @@ MARGINAL_PEAK = textwrap.dedent(
 
 def test_a_119_megapixel_png_costs_less_than_the_goal_beyond_an_ordinary_photo(tmp_path):
     huge = enlarged_png(BOLETUS_PHOTO, 10900, 10900, tmp_path / "huge.png")  # 118.8 MP in under 1 MB
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CHAMPY_GBIF_API": "http://127.0.0.1:9"}
-    run = subprocess.run(
-        [sys.executable, "-c", MARGINAL_PEAK, str(BOLETUS_PHOTO), str(huge)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    offline = {"CHAMPY_GBIF_API": "http://127.0.0.1:9"}
+    figures = printed_json(MARGINAL_PEAK, [str(BOLETUS_PHOTO), str(huge)], offline, timeout=600)
     extra_mb = figures["peak"] - figures["before"]
     # Pillow's decoded 119-MP RGB image alone takes 475 MB (4 bytes a pixel): the rest of the work adds little.
     assert 300 < extra_mb < GOAL_MB, figures

@@ -237,9 +237,10 @@ def _check_companions(path: Path, card: dict) -> None:
         read_gate(gate)
 
 
-def _files_problem(path: Path) -> str | None:
+def load_problem(path: Path) -> str | None:
     """Why a model file and the files it answers with fail the cheap checks (a model name; a readable HDF5 model; a
-    valid card; an intact safety profile and gate), None if they pass.
+    valid card; an intact safety profile and gate), None if they pass: what loading checks before anything is
+    compiled, and what decides whether a model is offered. Nothing is logged: the caller says why.
 
     Any file at all may sit in `models/`: whatever goes wrong reading it is a reason, never an error.
     """
@@ -267,18 +268,12 @@ def _files_problem(path: Path) -> str | None:
 
 @lru_cache(maxsize=64)
 def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple) -> str | None:
-    """`_files_problem`, logged as a warning, cached per file version (the stamps; an ensemble's include its
+    """`load_problem`, logged as a warning, cached per file version (the stamps; an ensemble's include its
     members', and each's companions'), so page reruns neither reread the files nor repeat the warning."""
-    reason = _files_problem(path)
+    reason = load_problem(path)
     if reason:
         log.warning("not offering %s: %s", model_name(path), reason)
     return reason
-
-
-def load_problem(path: Path) -> str | None:
-    """Why the model file at `path` (with its companions) cannot be loaded, or None: the cheap checks that loading
-    runs before anything is compiled (the caller reports the reason, so it is not logged here)."""
-    return _files_problem(path)
 
 
 def _stamps(path: Path) -> tuple:
