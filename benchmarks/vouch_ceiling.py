@@ -39,10 +39,9 @@ from champy.inference import load_model
 from champy.inference.ensemble import Model
 from champy.paths import DATA_DIR, DEFAULT_MODEL, SHARED_DIR
 from champy.safety.genera import dangerous_genera
-from champy.safety.risk import LOW_CONFIDENCE
-from champy.safety.vouch import evidence, members_disagree
+from champy.safety.vouch import evidence
 from champy.training.safety_fit import trainer_split
-from champy.training.vouch_fit import may_be_low
+from champy.training.vouch_fit import low_candidate
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 NEW_SOURCES = SHARED_DIR / "data" / "photos_new_sources"
@@ -77,27 +76,21 @@ def photo_table(model: Model) -> pd.DataFrame:
 
 def scores(model: Model, table: pd.DataFrame) -> pd.DataFrame:
     """The answer of each photo, whether it could be "low", whether it is right, and its three scores."""
-    names = [label["name"] for label in model.labels]
-    known = [i for i in range(len(names)) if i != model.other_index]
-    classes = {names[i] for i in known}
+    classes = {label["name"] for i, label in enumerate(model.labels) if i != model.other_index}
     paths = [str(p) for p in table["path"]]
     embedded = embed_photos(model, paths)
     _, members = model.predict_with_members(paths)
     bank = model.safety.vouch
     rows = []
     for row, (probs, embedding) in enumerate(zip(embedded.probs, embedded.embeddings)):
-        top = known[int(np.argmax(probs[known]))]
-        answer = names[top]
-        other = probs[model.other_index] if model.other_index is not None else 0.0
-        agreed = members is None or members_disagree(members[:, row], names, model.other_index) is None
+        answer, possible = low_candidate(model, probs, None if members is None else members[:, row])
         own_bank = bank.without({shown_path(p) for p in table["held"].iloc[row]})
         found = evidence(embedding, answer, own_bank, classes)
         nearest = np.argsort(own_bank.embeddings @ embedding)[-NEAREST:]
         rows.append(
             {
                 "answer": answer,
-                "eligible": bool(probs[top] >= LOW_CONFIDENCE and probs[top] > other and agreed and may_be_low(answer))
-                and found is not None,
+                "eligible": possible and found is not None,
                 "margin": found.margin if found is not None else -1.0,
                 "gap": float(np.sort(probs)[-1] - np.sort(probs)[-2]),
                 "purity": float(np.mean([own_bank.species[i] == answer for i in nearest])),

@@ -76,24 +76,33 @@ class MarginFit:
     """Confident right answers among the fitting photos, and how many of them clear the margin."""
 
 
+def low_candidate(model: Model, probs: np.ndarray, member_probs: np.ndarray | None) -> tuple[str, bool]:
+    """The known species a photo's calibrated `probs` answer, and whether a "low" level could name it at all: more
+    likely than not and than "other fungi", agreed by the networks (`member_probs`, one row per member; None for a
+    single network), and a species that may be "low"."""
+    names = [label["name"] for label in model.labels]
+    known = [i for i in range(len(names)) if i != model.other_index]
+    top = known[int(np.argmax(probs[known]))]
+    other = probs[model.other_index] if model.other_index is not None else 0.0
+    agreed = member_probs is None or members_disagree(member_probs, names, model.other_index) is None
+    possible = probs[top] >= LOW_CONFIDENCE and probs[top] > other and agreed and may_be_low(names[top])
+    return names[top], bool(possible)
+
+
 def choose_margin(model: Model, bank: VouchBank, photos: pd.DataFrame, references: pd.DataFrame) -> MarginFit:
     """The smallest margin that no confident wrong answer among `photos` reaches (of species that may be "low")."""
-    names = [label["name"] for label in model.labels]
-    classes = {name for i, name in enumerate(names) if i != model.other_index}
-    known = [i for i in range(len(names)) if i != model.other_index]
+    classes = {label["name"] for i, label in enumerate(model.labels) if i != model.other_index}
     embedded = embed_photos(model, list(photos["path"]))
     _, members = model.predict_with_members(list(photos["path"]))
     wrong, right = [], []
     for row, (probs, embedding) in enumerate(zip(embedded.probs, embedded.embeddings)):
-        top = known[int(np.argmax(probs[known]))]
-        other = probs[model.other_index] if model.other_index is not None else 0.0
-        agreed = members is None or members_disagree(members[:, row], names, model.other_index) is None
-        if probs[top] < LOW_CONFIDENCE or probs[top] <= other or not agreed or not may_be_low(names[top]):
+        answer, possible = low_candidate(model, probs, None if members is None else members[:, row])
+        if not possible:
             continue
         path, species = photos["path"].iloc[row], photos["species"].iloc[row]
         held = siblings(references, path, "author") if photos["held"].iloc[row] else []
-        found = evidence(embedding, names[top], bank.without({shown_path(p) for p in held}), classes)
+        found = evidence(embedding, answer, bank.without({shown_path(p) for p in held}), classes)
         if found is not None:
-            (right if names[top] == species else wrong).append(found.margin)
+            (right if answer == species else wrong).append(found.margin)
     margin = float(np.clip(max(wrong, default=0.0) + 0.005, *MARGIN_RANGE))
     return MarginFit(round(margin, 4), len(wrong), sum(m >= margin for m in right), len(right))
