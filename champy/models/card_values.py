@@ -30,7 +30,8 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _share(value: Any) -> bool:
+def is_share(value: Any) -> bool:
+    """A finite number in [0, 1] (a JSON bool is not one)."""
     return _number(value) and 0.0 <= value <= 1.0
 
 
@@ -42,7 +43,7 @@ def _test_metrics_problems(test: Any, classes: int, where: str, full: bool) -> l
     if not isinstance(test, dict):
         return [f"{where} is not an object"]
     problems = [
-        f"{where}.{key} is not a share in [0, 1]" for key in SHARE_KEYS if key in test and not _share(test[key])
+        f"{where}.{key} is not a share in [0, 1]" for key in SHARE_KEYS if key in test and not is_share(test[key])
     ]
     if "n" in test and not _count(test["n"]):
         problems.append(f"{where}.n is not a photo count")
@@ -52,7 +53,7 @@ def _test_metrics_problems(test: Any, classes: int, where: str, full: bool) -> l
     if not isinstance(per_class, list) or not all(
         isinstance(row, dict)
         and isinstance(row.get("name"), str)
-        and all(row.get(key) is None or _share(row.get(key)) for key in ("precision", "recall"))  # None: no photo
+        and all(row.get(key) is None or is_share(row.get(key)) for key in ("precision", "recall"))  # None: no photo
         and _count(row.get("support"))
         for row in per_class
     ):
@@ -123,7 +124,7 @@ def _study_problems(card: dict) -> list[str]:
             and all(isinstance(s, dict) and all(_number(s.get(key)) for key in SPREAD_KEYS) for s in spreads)
             and all(isinstance(c, list) and c and all(_count(n) for n in c) for c in counts)
             and isinstance(splits.get("seeds"), list)
-            and _share(splits.get("max_known_flagged"))
+            and is_share(splits.get("max_known_flagged"))
         ):
             problems.append("evaluation_over_splits is not spreads of figures over seeds with photo counts")
     return problems

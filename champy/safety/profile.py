@@ -19,6 +19,7 @@ import numpy as np
 from champy.atomic import write_text
 from champy.errors import ChampyError
 from champy.models.card import model_name
+from champy.models.card_values import is_share
 from champy.safety.vouch import VouchBank, bank_path
 
 SUFFIX = ".safety.json"
@@ -148,18 +149,13 @@ def profile_path(model_path: Path) -> Path:
     return model_path.with_name(model_name(model_path) + SUFFIX)
 
 
-def _number(value: object) -> bool:
-    """A finite number in [0, 1] (a JSON bool is not one)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
-
-
 def _problem(data: dict) -> str | None:
     """What makes a profile's JSON unusable for the risk rules (a missing or out-of-range value), or None."""
     keys = {item.name for item in fields(Thresholds)}
     thresholds = data["thresholds"]
     if not isinstance(thresholds, dict) or set(thresholds) != keys:
         return f"thresholds must be exactly {', '.join(sorted(keys))}"
-    if not all(_number(value) for value in thresholds.values()):
+    if not all(is_share(value) for value in thresholds.values()):
         return "thresholds must be numbers in [0, 1]"
     labels, validation, references = data["labels"], data["validation"], data["references"]
     if not isinstance(labels, list) or not labels or not all(isinstance(name, str) for name in labels):
@@ -170,7 +166,7 @@ def _problem(data: dict) -> str | None:
         answer = row["answer"]
         if not isinstance(answer, int) or isinstance(answer, bool) or not 0 <= answer < len(labels):
             return f"a validation answer is not a class index below {len(labels)}: {answer!r}"
-        if not _number(row["confidence"]):
+        if not is_share(row["confidence"]):
             return f"a validation confidence is not a number in [0, 1]: {row['confidence']!r}"
         if not isinstance(row["species"], str):
             return "a validation answer's species is not text"
