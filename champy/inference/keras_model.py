@@ -11,6 +11,7 @@ ImageNet MobileNetV2 runs beside the model on the same pixels. Importing this mo
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from champy.inference.gate import (  # noqa: E402
     imagenet_input,
 )
 from champy.inference.head import ACTIVATIONS  # noqa: E402
-from champy.inference.model import ChampyModel, check_members, resolve_model_path  # noqa: E402
+from champy.inference.model import ChampyModel, refuse_unloadable, resolve_model_path  # noqa: E402
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, read_card  # noqa: E402
 from champy.models.registry import get_backbone  # noqa: E402
 from champy.models.storage import load_keras_model  # noqa: E402
@@ -195,10 +196,10 @@ class KerasModel(ChampyModel):
 
 @lru_cache(maxsize=8)
 def _load(path: Path):
+    refuse_unloadable(path)
     if path.name.endswith(ENSEMBLE_SUFFIX):
         from champy.inference.ensemble import EnsembleModel
 
-        check_members(read_card(path))
         return EnsembleModel(path, read_card(path), load_tensorflow_model)
     return KerasModel.load(path)
 
@@ -206,4 +207,4 @@ def _load(path: Path):
 def load_tensorflow_model(name_or_path: str | Path):
     """A model run in TensorFlow, loaded once per process (an ensemble's members too): what `load_model` answers
     with, without TensorFlow, once the model is compiled."""
-    return _load(resolve_model_path(name_or_path).resolve())
+    return _load(Path(os.path.abspath(resolve_model_path(name_or_path))))  # a link is checked as named

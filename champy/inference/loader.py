@@ -16,7 +16,7 @@ from pathlib import Path
 from champy.errors import ModelLoadError
 from champy.inference.compiled import cache_dir, load_compiled, model_digest
 from champy.inference.ensemble import EnsembleModel, Model
-from champy.inference.model import ChampyModel, load_problem, resolve_model_path
+from champy.inference.model import ChampyModel, refuse_unloadable, resolve_model_path
 from champy.models.card import ENSEMBLE_SUFFIX, card_path, model_name, read_card
 from champy.path_kind import file_problem
 from champy.paths import DEFAULT_MODEL
@@ -45,11 +45,7 @@ def _load_single(path: Path) -> ChampyModel:
 
 @cache  # every model once: an ensemble and a page asking for its member share one copy
 def _load(path: Path) -> Model:
-    if path.name.endswith(ENSEMBLE_SUFFIX) or path.suffix == ".h5":
-        # a broken or hostile file, or a broken companion, is refused before anything is compiled
-        reason = load_problem(path)
-        if reason:
-            raise ModelLoadError(f"not offered: {reason}")
+    refuse_unloadable(path)
     if path.name.endswith(ENSEMBLE_SUFFIX):
         return EnsembleModel(path, read_card(path), load_model)
     return _load_single(path)

@@ -266,6 +266,15 @@ def load_problem(path: Path) -> str | None:
     return " ".join(reason.split())
 
 
+def refuse_unloadable(path: Path) -> None:
+    """Raise `ModelLoadError` ("not offered: reason") when the network or ensemble file at `path`, or a file beside it
+    that it answers with, fails `load_problem`: what every loader runs before anything is built or compiled."""
+    if path.name.endswith(ENSEMBLE_SUFFIX) or path.suffix == ".h5":
+        reason = load_problem(path)
+        if reason:
+            raise ModelLoadError(f"not offered: {reason}")
+
+
 @lru_cache(maxsize=64)
 def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple) -> str | None:
     """`load_problem`, logged as a warning, cached per file version (the stamps; an ensemble's include its
