@@ -29,13 +29,13 @@ from champy.atomic import write_text
 from champy.data.labelled import load_labelled
 from champy.data.sources import NEW_SOURCES_FOR_TESTING, photo_sources
 from champy.evaluation.cross_source import Answered, low_mistakes, source_figures
-from champy.evaluation.photos import siblings
-from champy.inference import available_models, identify, load_model
+from champy.evaluation.photos import identify_held_out
+from champy.inference import available_models, load_model
 from champy.inference.ensemble import Model
 from champy.inference.model import read_model_card, resolve_model_path
 from champy.models.card import card_path, write_card
 from champy.paths import SHARED_DIR
-from champy.training.safety_fit import leaving_out, trainer_split
+from champy.training.safety_fit import trainer_split
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 NEW_SOURCES = SHARED_DIR / "data" / "photos_new_sources"
@@ -48,9 +48,7 @@ def answer(model: Model, rows: pd.DataFrame, hold_out: pd.DataFrame | None = Non
     same author left out of the look-alike bank."""
     answered = []
     for (_, row), source in zip(rows.iterrows(), photo_sources(rows)):
-        held = siblings(hold_out, row["path"], "author") if hold_out is not None else []
-        with leaving_out(model, held):
-            result = identify(row["path"], model, explain=False)
+        result = identify_held_out(model, row["path"], hold_out)
         top = result.species[0].name if result.species else ""
         answered.append(Answered(row["species"], source, top, result.verdict, result.risk.level))
     return answered

@@ -30,12 +30,12 @@ import pandas as pd
 
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
-from champy.evaluation.photos import siblings
-from champy.inference import available_models, identify, load_model
+from champy.evaluation.photos import identify_held_out
+from champy.inference import available_models, load_model
 from champy.inference.ensemble import Model
 from champy.paths import DATA_DIR, SHARED_DIR
 from champy.safety.genera import dangerous_genera
-from champy.training.safety_fit import leaving_out, trainer_split
+from champy.training.safety_fit import trainer_split
 
 PHOTOS = SHARED_DIR / "data" / "photos"
 REFERENCES = DATA_DIR / "reference_photos"
@@ -48,9 +48,7 @@ def levels(
     with its siblings in that table left out of the look-alike bank."""
     answers = []
     for path in rows["path"]:
-        held = siblings(hold_out, path, by) if hold_out is not None else []
-        with leaving_out(model, held):
-            result = identify(path, model, explain=False)
+        result = identify_held_out(model, path, hold_out, by)
         answers.append((result.risk.level, result.species[0].name if result.species else ""))
     return answers
 

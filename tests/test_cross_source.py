@@ -18,7 +18,7 @@ from champy.data.sources import COMMONS, NEW_SOURCES_FOR_TESTING, photo_sources
 from champy.edibility import lookup
 from champy.errors import ChampyError, ModelLoadError
 from champy.evaluation.cross_source import Answered, figures, low_mistakes, source_figures
-from champy.evaluation.photos import embed_photos, siblings
+from champy.evaluation.photos import embed_photos, leaving_out, siblings
 from champy.images import load_model_input
 from champy.inference import identify, load_model
 from champy.models.card import card_path
@@ -27,7 +27,6 @@ from champy.safety.profile import profile_path, read_profile
 from champy.safety.vouch import VouchBank, bank_path, members_disagree, vouch_doubt
 from champy.training.config import TrainConfig
 from champy.training.degrade import degrade
-from champy.training.safety_fit import leaving_out
 from champy.training.trainer import _sample_weights, _with_extra_other
 
 REFERENCES = DATA_DIR / "reference_photos"

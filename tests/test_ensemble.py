@@ -12,7 +12,7 @@ import pytest
 from helpers import held_out_photos, shared_photos, unseen_species_photos
 
 from champy.data.labelled import load_labelled
-from champy.evaluation.photos import siblings
+from champy.evaluation.photos import leaving_out, siblings
 from champy.images import load_image
 from champy.inference import DEFAULT_MODEL, available_models, identify, load_model, read_model_card
 from champy.inference.ensemble import EnsembleModel, fuse
@@ -23,7 +23,6 @@ from champy.safety.risk import member_dangers, with_member_dangers
 from champy.scoring.calibration import apply_temperature
 from champy.scoring.openset import members_margin, open_set_score
 from champy.training.ensemble_fit import select_members
-from champy.training.safety_fit import leaving_out
 
 CARD = read_model_card(DEFAULT_MODEL)
 REFERENCES = DATA_DIR / "reference_photos"

@@ -18,7 +18,7 @@ from locations import BOLETUS_PHOTO, SHARED_PHOTOS, needs_shared
 from champy.data.labelled import load_labelled
 from champy.edibility import lookup
 from champy.errors import ChampyError, ModelLoadError
-from champy.evaluation.photos import embed_photos, siblings
+from champy.evaluation.photos import embed_photos, leaving_out, siblings
 from champy.inference import available_models, identify, load_model
 from champy.inference.model import matching_profile
 from champy.models.card import card_path
@@ -28,7 +28,7 @@ from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, model_key_of, write_profile
 from champy.safety.vouch import VouchBank, bank_path
 from champy.scoring.calibration import apply_temperature
-from champy.training.safety_fit import leaving_out, lookalike_references, validation_rows
+from champy.training.safety_fit import lookalike_references, validation_rows
 
 CARD = json.loads((MODELS_DIR / "mobilenet_v2_species.json").read_text(encoding="utf-8"))
 LABELS, OTHER = CARD["labels"], CARD["other_index"]

@@ -1,8 +1,11 @@
 """Photos through a model for fitting and measuring the safety rules: probabilities and embeddings, the paths
-recorded for them, and which reference photos are held out together."""
+recorded for them, which reference photos are held out together, and a photo identified with them held out."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from champy.inference.ensemble import Model
+from champy.inference.identification import Identification, identify
 from champy.paths import PROJECT_ROOT
 from champy.scoring.calibration import apply_temperature
 
@@ -49,3 +53,32 @@ def siblings(references: pd.DataFrame, path: str, by: str) -> list[str]:
     if by == "author":
         same &= references["author"] == row["author"]
     return list(references.loc[same, "path"])
+
+
+@contextlib.contextmanager
+def leaving_out(model: Model, photos: list[str | Path]) -> Iterator[None]:
+    """While the block runs, the model's look-alike bank (and an ensemble's members') lacks `photos`, so a reference
+    photo is never compared with itself, nor with its siblings (pass those too), when it is used as a test photo."""
+    shown = {shown_path(str(photo)) for photo in photos}
+    models = [model, *getattr(model, "members", [])]
+    saved = [m.safety for m in models]
+    for m in models:
+        if m.safety is not None:
+            m.safety = dataclasses.replace(
+                m.safety,
+                references=tuple(r for r in m.safety.references if r.path not in shown),
+                vouch=m.safety.vouch.without(shown) if m.safety.vouch is not None else None,
+            )
+    try:
+        yield
+    finally:
+        for m, profile in zip(models, saved):
+            m.safety = profile
+
+
+def identify_held_out(model: Model, path: str, hold_out: pd.DataFrame | None, by: str = "author") -> Identification:
+    """`identify` the photo at `path`; with `hold_out` (the reference table), with its siblings there (`siblings`,
+    `by` author or species) left out of the model's look-alike and vouch banks."""
+    held = siblings(hold_out, path, by) if hold_out is not None else []
+    with leaving_out(model, held):
+        return identify(path, model, explain=False)

@@ -7,9 +7,7 @@ threshold leans to safety and is recorded with how it was chosen.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -153,24 +151,3 @@ def fit_profile(model: Model, photos_dir: Path, references_dir: Path, new_source
         how_chosen=how,
         vouch=vouch,
     )
-
-
-@contextlib.contextmanager
-def leaving_out(model: Model, photos: list[str | Path]) -> Iterator[None]:
-    """While the block runs, the model's look-alike bank (and an ensemble's members') lacks `photos`, so a reference
-    photo is never compared with itself, nor with its siblings (pass those too), when it is used as a test photo."""
-    shown = {shown_path(str(photo)) for photo in photos}
-    models = [model, *getattr(model, "members", [])]
-    saved = [m.safety for m in models]
-    for m in models:
-        if m.safety is not None:
-            m.safety = dataclasses.replace(
-                m.safety,
-                references=tuple(r for r in m.safety.references if r.path not in shown),
-                vouch=m.safety.vouch.without(shown) if m.safety.vouch is not None else None,
-            )
-    try:
-        yield
-    finally:
-        for m, profile in zip(models, saved):
-            m.safety = profile
