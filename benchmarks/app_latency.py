@@ -6,7 +6,8 @@ photo and one plotly chart) on 127.0.0.1, one Chromium page on each. The first u
 one: it is made `--think-s` seconds after the Identify page opened (the time a user takes to pick a photo,
 during which the app warms its model up). Then each of `--photos` other photos goes to both pages in turn
 (alternating which goes first), timed from handing the file to the uploader until the answer card is shown, and
-until the page is fully drawn (settled): the script finished, every image loaded, every chart and map drawn. The
+until the page is fully drawn (settled): the script finished, every image loaded, every chart and map drawn. Both are
+checked in the browser on every animation frame, on both pages. The
 floor's time is its page fully drawn. Every timed photo is new to the server. Prints the figures and two ratios of
 the medians: the answer card against the floor (goal: at most 1.3) and the settled page against the floor (goal: at
 most 2). With `--model`, that model is chosen in the page's advanced model chooser before the think time (the

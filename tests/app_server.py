@@ -132,19 +132,24 @@ def open_identify_page(page: Any, url: str, timeout_s: float = 120.0) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_s * 1000)
 
 
+SHOWN = """([testId, text]) => [...document.querySelectorAll(`[data-testid="${testId}"]`)].some(
+    element => element.textContent.includes(text) && element.getBoundingClientRect().height > 0)"""
+"""True in the browser once an element with test id `testId` whose text holds `text` is on the page and laid out."""
+
+
 def _upload(page: Any, photos: list[Path], timeout_s: float, marker: str | None) -> float:
     """Replace any earlier upload by `photos` and wait for the result (the answer card, or the image captioned
-    `marker`); returns the `time.perf_counter()` at which the files were handed to the uploader."""
-    result = (
-        page.get_by_test_id("stImageCaption").filter(has_text=marker) if marker else page.get_by_test_id(ANSWER_CARD)
-    )
+    `marker`), checked on every animation frame; returns the `time.perf_counter()` at which the files were handed to
+    the uploader. (A locator's wait checks at growing intervals, 20, 50 then 100 ms apart, which would add up to
+    100 ms to a time measured this way, more to one page than to another.)"""
+    test_id, text = ("stImageCaption", marker) if marker else (ANSWER_CARD, "")
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
         earlier.first.click()
-    result.wait_for(state="detached", timeout=timeout_s * 1000)
+    page.get_by_test_id(test_id).filter(has_text=text).wait_for(state="detached", timeout=timeout_s * 1000)
     start = time.perf_counter()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(photo) for photo in photos])
-    result.wait_for(timeout=timeout_s * 1000)
+    page.wait_for_function(SHOWN, arg=[test_id, text], polling="raf", timeout=timeout_s * 1000)
     return start
 
 
