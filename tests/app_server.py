@@ -175,7 +175,8 @@ def upload_and_wait(
     """
     if drawn:
         return upload_and_time(page, photos, timeout_s, marker)[1]
-    return time.perf_counter() - _upload(page, photos, timeout_s, marker)
+    start = _upload(page, photos, timeout_s, marker)  # before reading the clock: operands are read left to right
+    return time.perf_counter() - start
 
 
 DRAWN = """() => {
