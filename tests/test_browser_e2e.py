@@ -28,7 +28,8 @@ def test_upload_a_photo_and_read_the_result(tmp_path) -> None:
         requested = []
         page.on("requestfinished", lambda request: requested.append(request.url))
         open_identify_page(page, url)
-        upload_and_wait(page, [PHOTO])
+        seconds = upload_and_wait(page, [PHOTO])
+        assert 0 < seconds < 120  # the harness times the upload (the benchmarks' figures are these seconds)
 
         card = page.get_by_test_id(ANSWER_CARD)
         assert card.is_visible()
