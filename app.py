@@ -108,7 +108,7 @@ def identify_page() -> None:
         card.info("Upload one or more photos of the same mushroom to identify it.")
         return
     try:
-        with card, st.spinner("Identifying…"):
+        with card, st.spinner(support.waiting_message(model_name)):
             result = support.identify_photos(support.read_uploads(photos), model_name)
     except ChampyError as exc:
         card.error(f"Cannot identify this upload: {support.as_text(exc)}", icon=":material/error:")

@@ -117,11 +117,26 @@ def photos_digest(photos: list[bytes]) -> str:
     return combined.hexdigest()
 
 
-@st.cache_resource(show_spinner="Loading the model…")
+READY_MODELS: set[str] = set()
+"""The models this server process has loaded (`cached_model`)."""
+
+
+@st.cache_resource(show_spinner=False)  # the pages say what they wait for, in one message (`waiting_message`)
 def cached_model(name: str):
     """The model `name`, loaded once per server process: from its compiled form without TensorFlow, compiled first
     (with TensorFlow, once per machine) when the cache lacks it (`champy.inference.load_model`)."""
-    return load_model(name)
+    model = load_model(name)
+    READY_MODELS.add(name)
+    return model
+
+
+def waiting_message(model_name: str, task: str = "Identifying") -> str:
+    """What a page says while `model_name` works (shown after half a second): the first answer after a start also
+    loads the model, which a new machine compiles first."""
+    if model_name in READY_MODELS:
+        return f"{task}…"
+    then = task[:1].lower() + task[1:]
+    return f"Preparing the networks, then {then}… The first answer after a start can take up to a minute."
 
 
 def identification_bytes(result: Identification) -> int:

@@ -72,7 +72,7 @@ def identify_with_every_model(photo: list[tuple[str, bytes]], names: list[str]) 
     results, failed = {}, {}
     for name in names:
         try:
-            with st.spinner(f"Running {support.model_label(name)}…"):
+            with st.spinner(support.waiting_message(name, f"Running {support.model_label(name)}")):
                 results[name] = support.identify_photos(photo, name)
         except ModelLoadError as exc:  # one model that does not load leaves the others compared
             failed[name] = exc

@@ -1,8 +1,9 @@
 """The answer first, in headless Chromium on a phone (390x844) and a desktop (1400x900): after an upload of a known
 species, a species Champy never learned and a photo that is not a mushroom, the answer card with its risk level is
 inside the first screen; nothing says "edible" in or beside a deadly or poisonous card; "a species Champy does not
-know" is among the candidates, each with a photo or "no photo"; and no navigation drawer covers the page after a
-page is chosen. Screenshots go to test-results/layout/."""
+know" is among the candidates, each with a photo or "no photo"; no navigation drawer covers the page after a page is
+chosen; and on a cold start, while the networks are compiled, the waiting messages sit in the answer card's place
+without overlapping each other or what is left of the page. Screenshots go to test-results/layout/."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from app_server import ANSWER_CARD, CHROMIUM, open_identify_page, upload_and_wait
+from app_server import ANSWER_CARD, CHROMIUM, open_identify_page, serving_app, upload_and_wait
 from test_browser_layout import SCREENSHOTS, VIEWPORTS, screenshot
 
 from champy.paths import PROJECT_ROOT
@@ -29,6 +30,25 @@ CASES = {
     "unknown": (REFERENCE / "Entoloma_sinuatum" / "wikimedia-entoloma-sinuatum-gallery-2.jpg", "POISONOUS"),
     "not_a_mushroom": (PROJECT_ROOT / "tests" / "fixtures" / "not_fungi" / "coral_cat.jpg", "UNCERTAIN"),
 }
+RECORD_WAIT = """() => {
+    const box = element => { const r = element.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const shown = element => element.getBoundingClientRect().height > 0;
+    window.champyFrames = [];
+    const frame = () => {
+        const spinners = [...document.querySelectorAll('[data-testid="stSpinner"]')].filter(shown);
+        const others = [...document.querySelectorAll('[data-testid="stElementContainer"], [data-stale="true"]')]
+            .filter(shown).filter(element => !element.querySelector('[data-testid="stSpinner"]'));
+        window.champyFrames.push({
+            spinners: spinners.map(element => ({text: element.innerText, box: box(element),
+                                                inSlot: !!element.closest('.st-key-answer')})),
+            others: others.map(element => ({text: element.innerText.slice(0, 60), box: box(element)})),
+        });
+        if (!document.querySelector('[data-testid="champyAnswerCard"]')) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+}"""
+"""Records, on every animation frame until the answer card shows, the spinners (text, box, inside the answer card's
+slot) and every other element on the page (its text and box), those left from the previous run included."""
 CARD_NEIGHBOURS = """card => {
     const block = card.closest('[data-testid="stVerticalBlock"] > div') || card;
     return [block.previousElementSibling, block, block.nextElementSibling]
@@ -114,3 +134,43 @@ def test_several_photos_share_one_grid_of_small_heat_maps(browser, app_url: str)
         screenshot(page, SCREENSHOTS / "answer_two_photos_phone.png")
     finally:
         page.close()
+
+
+def overlap(first: list[float], second: list[float]) -> bool:
+    """Whether two [left, top, right, bottom] boxes share more than an edge."""
+    return first[0] < second[2] and second[0] < first[2] and first[1] < second[3] and second[1] < first[3]
+
+
+def test_a_cold_start_waits_in_the_answer_card_place(browser, tmp_path: Path) -> None:
+    offline = {
+        "CHAMPY_GBIF_API": "http://127.0.0.1:9",
+        "CHAMPY_GBIF_CACHE": str(tmp_path / "gbif"),
+        "CHAMPY_COMPILED_CACHE": str(tmp_path / "compiled"),  # empty: the networks are compiled on this first use
+    }
+    size = VIEWPORTS["phone"]
+    with serving_app(offline) as url:
+        page = browser.new_page(viewport=size)
+        try:
+            open_identify_page(page, url)
+            page.evaluate(RECORD_WAIT)
+            page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([str(CASES["known"][0])])
+            page.get_by_test_id("stSpinner").first.wait_for(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "answer_cold_start_phone_waiting.png"))
+            card = page.get_by_test_id(ANSWER_CARD)
+            card.wait_for(timeout=300_000)
+            frames = page.evaluate("window.champyFrames")
+            box = card.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], box
+        finally:
+            page.close()
+    waiting = [frame for frame in frames if frame["spinners"]]
+    assert waiting, "no waiting message was seen"
+    assert "Preparing the networks, then identifying" in waiting[0]["spinners"][0]["text"]
+    for frame in waiting:
+        spinners = frame["spinners"]
+        assert len(spinners) == 1, spinners  # one message for one wait
+        assert all(spinner["inSlot"] for spinner in spinners), spinners
+        boxes = [spinner["box"] for spinner in spinners]
+        assert not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]), spinners
+        covered = [other["text"] for other in frame["others"] if any(overlap(a, other["box"]) for a in boxes)]
+        assert not covered, (spinners, covered)
