@@ -97,11 +97,14 @@ ANSWERED = "[data-testid='champyAnswerCard'], [data-testid='stImage'], [data-tes
 """An answer card (or, in older versions of the page, the answer's photo) or an error."""
 
 
+DONE = """answered => !!document.querySelector('[data-testid="stMain"]')?.querySelector(answered)
+    && !document.querySelector('[data-testid="stStatusWidget"]')"""
+"""True in the browser once the page shows an answer or an error and its run is over."""
+
+
 def _done(page) -> None:
-    """Wait until the page shows an answer or an error, and the run is over."""
-    shown = page.get_by_test_id("stMain").locator(ANSWERED)
-    shown.first.wait_for(timeout=TIMEOUT_MS)
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=TIMEOUT_MS)
+    """Wait until the page shows an answer or an error, and the run is over (checked on every animation frame)."""
+    page.wait_for_function(DONE, arg=ANSWERED, polling="raf", timeout=TIMEOUT_MS)
 
 
 def _open(browser, url: str):
