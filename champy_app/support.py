@@ -117,8 +117,10 @@ def photos_digest(photos: list[bytes]) -> str:
     return combined.hexdigest()
 
 
-READY_MODELS: set[str] = set()
-"""The models this server process has loaded (`cached_model`)."""
+@st.cache_resource(show_spinner=False)
+def ready_models() -> set[str]:
+    """The models this server process has loaded (`cached_model`), kept as long as they are."""
+    return set()
 
 
 @st.cache_resource(show_spinner=False)  # the pages say what they wait for, in one message (`waiting_message`)
@@ -126,14 +128,14 @@ def cached_model(name: str):
     """The model `name`, loaded once per server process: from its compiled form without TensorFlow, compiled first
     (with TensorFlow, once per machine) when the cache lacks it (`champy.inference.load_model`)."""
     model = load_model(name)
-    READY_MODELS.add(name)
+    ready_models().add(name)
     return model
 
 
 def waiting_message(model_name: str, task: str = "Identifying") -> str:
     """What a page says while `model_name` works (shown after half a second): the first answer after a start also
     loads the model, which a new machine compiles first."""
-    if model_name in READY_MODELS:
+    if model_name in ready_models():
         return f"{task}…"
     then = task[:1].lower() + task[1:]
     return f"Preparing the networks, then {then}… The first answer after a start can take up to a minute."

@@ -140,8 +140,8 @@ SHOWN = """([testId, text]) => [...document.querySelectorAll(`[data-testid="${te
 def _upload(page: Any, photos: list[Path], timeout_s: float, marker: str | None) -> float:
     """Replace any earlier upload by `photos` and wait for the result (the answer card, or the image captioned
     `marker`), checked on every animation frame; returns the `time.perf_counter()` at which the files were handed to
-    the uploader. (A locator's wait checks at growing intervals, 20, 50 then 100 ms apart, which would add up to
-    100 ms to a time measured this way, more to one page than to another.)"""
+    the uploader. (A locator's wait checks at growing intervals, 20, 50, 100, 100, then 500 ms apart, which adds up to
+    100 ms to a warm answer and up to 500 ms to a slower one, more to one page than to another.)"""
     test_id, text = ("stImageCaption", marker) if marker else (ANSWER_CARD, "")
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
