@@ -11,6 +11,7 @@ from champy.errors import ChampyError
 from champy.images import MAX_PHOTOS
 from champy.inference import DEFAULT_MODEL, available_models, unavailable_models
 from champy.occurrence_map import map_caption, occurrence_figure, plotly_config
+from champy.scoring.percent import probability_text
 from champy_app import answer_card, candidates, photo_grid, risk_style, support, wording
 from champy_app import safety as app_safety
 
@@ -57,7 +58,7 @@ def show_candidates(result, model_name: str) -> None:
     st.markdown("**What it could be** (calibrated probability)")
     edible_allowed = risk_style.shows_edible(result.risk)
     known = [name for name in sections.class_names(support.model_card(model_name)) if name != sections.OTHER_CLASS]
-    genera = ", ".join(f"<i>{html.escape(g.name)}</i> {support.percent(g.probability)}" for g in result.genus[:3])
+    genera = ", ".join(f"<i>{html.escape(g.name)}</i> {probability_text(g.probability)}" for g in result.genus[:3])
     st.markdown(
         candidates.candidates_html(result, edible_allowed)
         + f'<p style="font-size:0.9rem">By genus: {genera}</p>'

@@ -7,9 +7,9 @@ import html
 
 from champy.edibility import lookup
 from champy.inference import Identification
+from champy.scoring.percent import probability_text
 from champy_app.inline_images import image_uri
 from champy_app.risk_style import headline, risk_style, shows_edible
-from champy_app.support import percent
 from champy_app.wording import confidence_words, plain_reasons, short_reason
 
 THUMBNAIL_PX = 168
@@ -27,15 +27,21 @@ def answer_lines(result: Identification) -> tuple[str, str, str]:
     top = result.species[0] if result.species else None
     if result.verdict == "not_a_mushroom":
         sure = 1.0 - result.mushroom_probability
-        return "Not a mushroom", "", f"{confidence_words(sure)} · {percent(sure)} that it is not a mushroom"
+        return "Not a mushroom", "", f"{confidence_words(sure)} · {probability_text(sure)} that it is not a mushroom"
     if result.verdict == "unknown":
         title = "A species Champy does not know"
         if result.answer_rank == "genus" and result.genus:
             title = f"An <i>{_esc(result.genus[0].name)}</i> Champy cannot name to species"
-        closest = f"Closest species it knows: <i>{_esc(top.name)}</i>, {percent(top.probability)}" if top else ""
-        return title, closest, f"Unsure · {percent(result.other_probability)} that it is {UNKNOWN_SPECIES}"
+        closest = (
+            f"Closest species it knows: <i>{_esc(top.name)}</i>, {probability_text(top.probability)}" if top else ""
+        )
+        return title, closest, f"Unsure · {probability_text(result.other_probability)} that it is {UNKNOWN_SPECIES}"
     common = lookup(top.name).common_name.split(";")[0].strip()
-    return f"<i>{_esc(top.name)}</i>", _esc(common), f"{confidence_words(top.probability)} · {percent(top.probability)}"
+    return (
+        f"<i>{_esc(top.name)}</i>",
+        _esc(common),
+        f"{confidence_words(top.probability)} · {probability_text(top.probability)}",
+    )
 
 
 def _reason_list(reasons: list[str]) -> str:

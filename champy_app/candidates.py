@@ -11,8 +11,9 @@ from champy.edibility import lookup
 from champy.edibility.guide import LicensedPhoto, reference_photos
 from champy.inference import Identification
 from champy.photo_gallery import licensed_photos
+from champy.scoring.percent import probability_text
 from champy_app.answer_card import UNKNOWN_SPECIES
-from champy_app.support import EDIBILITY_STYLE, percent, probability_bar, thumbnail_uri
+from champy_app.support import EDIBILITY_STYLE, probability_bar, thumbnail_uri
 
 SOURCE_NAMES = {"commons.wikimedia.org": "Wikimedia Commons", "mushroomobserver.org": "Mushroom Observer"}
 BAR_COLOUR = "#8c4b1f"
@@ -76,7 +77,7 @@ def _row(name: str, probability: float, label: str, photo: LicensedPhoto | None,
     return (
         f'<div data-candidate="{html.escape(name)}" style="display:flex;gap:0.6rem;align-items:flex-start;'
         f'margin-bottom:0.5rem">{_tile(photo, name)}<div style="flex:1;min-width:0">{shown}{common} · '
-        f"<b>{percent(probability)}</b>{label}{probability_bar(probability, BAR_COLOUR)}{credit}</div></div>"
+        f"<b>{probability_text(probability)}</b>{label}{probability_bar(probability, BAR_COLOUR)}{credit}</div></div>"
     )
 
 

@@ -38,6 +38,7 @@ from champy.images import check_photo_count, check_request, load_image, photo_re
 from champy.inference import Identification, identify_specimen, load_model, read_model_card
 from champy.paths import DATA_DIR, DEFAULT_MODEL, MODELS_DIR
 from champy.result_cache import ResultCache
+from champy.scoring.percent import probability_text
 from champy_app import wording
 
 DEFAULT_SNAPSHOT = DATA_DIR / "occurrences_snapshot.csv"
@@ -261,16 +262,11 @@ def percent(probability: float) -> str:
 def probability_bar(probability: float, colour: str) -> str:
     """A thin bar filled to `probability` of its width in `colour`, as HTML (drawn by the browser, no chart)."""
     return (
-        f'<div role="img" aria-label="{percent(probability)}" style="height:6px;border-radius:3px;background:#e8e8e8">'
+        f'<div role="img" aria-label="{probability_text(probability)}" '
+        'style="height:6px;border-radius:3px;background:#e8e8e8">'
         f'<div style="width:{100 * min(max(probability, 0.0), 1.0):.1f}%;height:6px;border-radius:3px;'
         f'background:{colour}"></div></div>'
     )
-
-
-def genus_table(genera: list) -> str:
-    """The genus roll-up as a markdown table: genus and calibrated probability."""
-    rows = "\n".join(f"| *{as_text(g.name)}* | {percent(g.probability)} |" for g in genera)
-    return f"| Genus | Probability |\n|:--|--:|\n{rows}"
 
 
 @lru_cache(maxsize=256)

@@ -8,6 +8,7 @@ import streamlit as st
 from champy import card_sections as sections
 from champy.errors import ChampyError, ModelLoadError
 from champy.inference import available_models
+from champy.scoring.percent import probability_text
 from champy_app import responsive_table, risk_style, support
 
 
@@ -47,7 +48,7 @@ def show_model_column(column, name: str, result) -> None:
                 if edible_allowed or candidate.edibility not in ("edible", "choice")
                 else ""
             )
-            st.markdown(f"*{support.as_text(candidate.name)}* · {support.percent(candidate.probability)} {badge}")
+            st.markdown(f"*{support.as_text(candidate.name)}* · {probability_text(candidate.probability)} {badge}")
         if result.overlay is not None:
             st.image(result.overlay, caption="Where it looked (Grad-CAM)", width=240, output_format="JPEG")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -12,15 +13,19 @@ from streamlit.testing.v1 import AppTest
 
 from champy.inference import DEFAULT_MODEL, identify, load_model
 from champy.paths import PROJECT_ROOT
+from champy.scoring.percent import probability_text
 from champy_app.answer_card import UNKNOWN_SPECIES
 from champy_app.candidates import candidate_photo, credit_html
 from champy_app.risk_style import RISK_STYLES
-from champy_app.support import HEAT_SCALE_HTML, RESULT_CAPTION, percent
+from champy_app.support import HEAT_SCALE_HTML, RESULT_CAPTION
 from champy_app.wording import SHORT_DISCLAIMER
 
 MUSHROOM_PHOTO = BOLETUS_PHOTO
 SECOND_VIEW = BOLETUS_SECOND_VIEW
 NOT_A_MUSHROOM = FIXTURE_NOT_FUNGI / "skimage_astronaut.jpg"
+FLY_AGARIC = (
+    PROJECT_ROOT / "data" / "reference_photos" / "Amanita_muscaria" / "wikimedia-amanita-muscaria-fly-agaric.jpg"
+)
 RUN_TIMEOUT = 180
 
 
@@ -67,7 +72,7 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     app = upload((MUSHROOM_PHOTO.name, MUSHROOM_PHOTO.read_bytes()))
     assert not app.exception
     card = answer_card(app)
-    assert f"<i>{expected.answer}</i>" in card and percent(expected.species[0].probability) in card
+    assert f"<i>{expected.answer}</i>" in card and probability_text(expected.species[0].probability) in card
     assert f'data-risk="{expected.risk.level}"' in card and RISK_STYLES[expected.risk.level].label in card
     assert f"background:{RISK_STYLES[expected.risk.level].fill}" in card  # the level is the card's colour
     assert 'alt="Your photo"' in card
@@ -85,11 +90,11 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     assert [probabilities[name] for name in shown] == sorted(probabilities.values(), reverse=True)  # likeliest first
     assert f'alt="Reference photo of {top.name}"' in rows[0]  # a licensed photo of Boletus edulis ships
     assert credit_html(candidate_photo(top.name)) in rows[0]
-    assert f'aria-label="{percent(top.probability)}"' in rows[0]  # its probability bar
+    assert f'aria-label="{probability_text(top.probability)}"' in rows[0]  # its probability bar
     for name, row in zip(shown, rows):
         assert ("<img " in row) == (candidate_photo(name) is not None) and ("<img " in row or "no photo" in row)
     assert "14 species" in candidates and "Amanita virosa" in candidates  # which species Champy knows
-    assert f"<i>{expected.genus[0].name}</i> {percent(expected.genus[0].probability)}" in candidates
+    assert f"<i>{expected.genus[0].name}</i> {probability_text(expected.genus[0].probability)}" in candidates
     assert not app.get("plotly_chart")  # offline, the bundled snapshot holds no record of this species to map
     notice = [text for text in texts(app.caption) if text.startswith(":material/travel_explore: No map: GBIF cannot")]
     assert notice and "https://www.gbif.org/species/search?q=Boletus+edulis" in notice[0]
@@ -102,6 +107,33 @@ def test_mushroom_photo_is_identified(monkeypatch, tmp_path) -> None:
     app.session_state[f"lookalikes {top.name} {expected.risk.level}"] = True
     app.run()
     assert any(text.startswith(f"**{top.name}") for text in texts(app.expander[0].markdown))
+
+
+@pytest.mark.parametrize(
+    ("probability", "decimals", "shown"),
+    [
+        (1.0, 1, "> 99.9 %"),
+        (0.99996, 1, "> 99.9 %"),
+        (0.9994, 1, "99.9 %"),
+        (0.873, 1, "87.3 %"),
+        (0.0006, 1, "0.1 %"),
+        (0.0004, 1, "< 0.1 %"),
+        (0.0, 1, "< 0.1 %"),
+        (0.996, 0, "> 99 %"),
+        (0.994, 0, "99 %"),
+        (0.004, 0, "< 1 %"),
+    ],
+)
+def test_a_probability_never_reads_as_certain(probability: float, decimals: int, shown: str) -> None:
+    assert probability_text(probability, decimals) == shown
+
+
+def test_a_sure_answer_is_not_shown_as_certain() -> None:
+    app = upload((FLY_AGARIC.name, FLY_AGARIC.read_bytes()))
+    card = answer_card(app)
+    assert "Amanita muscaria" in card and "> 99.9 %" in card  # the networks give it more than 99.95 %
+    page = " ".join(texts(app.markdown))
+    assert not re.search(r"(?<![\d.])(100|0)\.0 %", page)  # neither in the card nor among the candidates
 
 
 def test_two_photos_of_one_specimen() -> None:

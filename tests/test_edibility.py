@@ -112,8 +112,8 @@ def test_disagreements_with_the_unlicensed_table_are_the_documented_conflicts() 
 def test_warning_for_a_toxic_candidate() -> None:
     warnings = edibility_warnings([("Amanita muscaria", 0.9), ("Amanita phalloides", 0.06), ("Amanita virosa", 0.02)])
     assert warnings == [
-        "Amanita muscaria (Fly Agaric) is poisonous and is a candidate with 90.0% probability.",
-        "Amanita phalloides (Death Cap) is deadly and is a candidate with 6.0% probability.",
+        "Amanita muscaria (Fly Agaric) is poisonous and is a candidate with 90.0 % probability.",
+        "Amanita phalloides (Death Cap) is deadly and is a candidate with 6.0 % probability.",
     ]
 
 
@@ -127,7 +127,7 @@ def test_warnings_for_an_edible_top_species_with_toxic_lookalikes() -> None:
         "Amanita vaginata (Grisette) has dangerous look-alikes: Amanita phalloides (Death Cap), DEADLY, "
         "Amanita virosa (Destroying Angel), DEADLY."
     ]
-    assert any("could be confused with Hygrophoropsis aurantiaca (poisonous, 15.0%)" in w for w in warnings)
+    assert any("could be confused with Hygrophoropsis aurantiaca (poisonous, 15.0 %)" in w for w in warnings)
     assert len(warnings) == len(set(warnings)) == 3
 
 

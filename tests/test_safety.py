@@ -26,6 +26,7 @@ from champy.paths import DATA_DIR, MODELS_DIR, PROJECT_ROOT
 from champy.safety import LEVELS, assess_risk, profile_path, read_profile
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds, ValidationAnswer, model_key_of, write_profile
+from champy.safety.risk import at_least, percent
 from champy.safety.vouch import VouchBank, bank_path
 from champy.scoring.calibration import apply_temperature
 from champy.training.safety_fit import lookalike_references, validation_rows
@@ -90,6 +91,12 @@ def profile(validation: list[tuple[str, float, str]] = (), **limits: float) -> S
 
 
 CLEAN = profile([("Boletus edulis", 0.9, "Boletus edulis")] * 30)
+
+
+def test_reasons_never_round_a_probability_to_certainty() -> None:
+    assert [percent(p) for p in (0.9996, 0.97, 0.034, 0.0004)] == ["> 99 %", "97 %", "3 %", "< 0.1 %"]
+    # a lower bound is rounded down, so that "at 99 % or more" stays true of every photo it counts
+    assert [at_least(p) for p in (0.9996, 0.4, 0.399, 0.0056)] == ["99 %", "40 %", "39 %", "0.5 %"]
 
 
 def test_probability_route_finds_a_deadly_class_above_its_threshold() -> None:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from champy.errors import BadImageError, ChampyError
 from champy.paths import DEFAULT_MODEL
+from champy.scoring.percent import probability_text
 from champy.terminal_text import escaped
 
 
@@ -32,8 +33,9 @@ def _table(result) -> str:
     ]
     lines += [f"  ! {escaped(reason)}" for reason in (result.risk.reasons if result.risk else [])]
     for candidate in result.species:
-        lines.append(f"  {candidate.probability:6.1%}  {escaped(candidate.name):<32} {candidate.edibility}")
-    genus = ", ".join(f"{escaped(g.name)} {g.probability:.0%}" for g in result.genus[:3])
+        shown = probability_text(candidate.probability)
+        lines.append(f"  {shown:>8}  {escaped(candidate.name):<32} {candidate.edibility}")
+    genus = ", ".join(f"{escaped(g.name)} {probability_text(g.probability, 0)}" for g in result.genus[:3])
     lines.append(f"  genus: {genus}")
     lines += [f"  WARNING: {escaped(w)}" for w in result.warnings]
     return "\n".join(lines)

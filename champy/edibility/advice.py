@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from champy.edibility.status import EDIBLE_STATUSES, STATUSES, is_toxic
 from champy.edibility.table import EdibilityInfo, lookup, split_list
+from champy.scoring.percent import probability_text
 
 _STATUS_WORDS = {"deadly": "DEADLY", "poisonous": "poisonous"}
 DISCLAIMER = (
@@ -23,7 +24,7 @@ def edibility_warnings(candidates: list[tuple[str, float]], min_probability: flo
     likely = [(lookup(species), probability) for species, probability in candidates if probability >= min_probability]
     toxic = [(info, probability) for info, probability in likely if is_toxic(info.status)]
     warnings = [
-        f"{named(info)} is {info.status} and is a candidate with {_percent(probability)} probability."
+        f"{named(info)} is {info.status} and is a candidate with {probability_text(probability)} probability."
         for info, probability in toxic
     ]
     if candidates and candidates[0][1] >= min_probability:
@@ -34,7 +35,9 @@ def edibility_warnings(candidates: list[tuple[str, float]], min_probability: flo
             )
             listed = ", ".join(f"{named(info)}, {_STATUS_WORDS.get(info.status, 'toxic')}" for info in ranked)
             warnings.append(f"{named(top)} has dangerous look-alikes: {listed}.")
-        others = [f"{info.species} ({info.status}, {_percent(p)})" for info, p in toxic if info.species != top.species]
+        others = [
+            f"{info.species} ({info.status}, {probability_text(p)})" for info, p in toxic if info.species != top.species
+        ]
         if top.status in EDIBLE_STATUSES and others:
             warnings.append(f"{named(top)} is {top.status} but could be confused with {', '.join(others)}.")
     return list(dict.fromkeys(warnings))
@@ -45,8 +48,3 @@ def named(info: EdibilityInfo | str) -> str:
     info = lookup(info) if isinstance(info, str) else info
     common = split_list(info.common_name)
     return f"{info.species} ({common[0]})" if common else info.species
-
-
-def _percent(probability: float) -> str:
-    """A probability as a percentage with one decimal ("12.5%")."""
-    return f"{probability * 100:.1f}%"

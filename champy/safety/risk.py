@@ -18,6 +18,7 @@ else "low".
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ from champy.edibility.advice import named
 from champy.safety.genera import dangerous_genera
 from champy.safety.profile import SafetyProfile, Thresholds
 from champy.safety.vouch import vouch_doubt
+from champy.scoring.percent import probability_text
 
 log = logging.getLogger(__name__)
 LEVELS = ("deadly", "poisonous", "uncertain", "low")
@@ -74,7 +76,13 @@ class _Findings:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.0f} %" if value >= 0.01 else f"{value * 100:.1f} %"
+    """A probability in a reason: whole percents from 1 %, one decimal below ('> 99 %', '< 0.1 %' at the ends)."""
+    return probability_text(value, 0) if value >= 0.01 else probability_text(value)
+
+
+def at_least(value: float) -> str:
+    """A lower bound in a reason: the whole percent at or under `value` (0.997 -> '99 %'), so "or more" stays true."""
+    return f"{math.floor(100 * value)} %" if value >= 0.01 else f"{math.floor(1000 * value) / 10:.1f} %"
 
 
 def _probability_route(
@@ -118,7 +126,7 @@ def _confusion_route(probs: np.ndarray, names: list[str], profile: SafetyProfile
                 species,
                 (
                     f"In validation, {count} of {len(support)} photos the model answered {names[answer]} "
-                    f"(at {percent(floor)} or more) were the {status} {named(species)}."
+                    f"(at {at_least(floor)} or more) were the {status} {named(species)}."
                 ),
             )
 
