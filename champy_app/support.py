@@ -6,9 +6,9 @@ the uploaded bytes) and per model, so a rerun of the page never runs the network
 keeps only what the page shows (display-size images and the answer), at most `RESULTS_CACHE_BYTES`,
 each for `RESULTS_CACHE_TTL_S` seconds. An identification in flight is shared (a rerun or another session
 with the same photos waits for it), at most `MAX_IDENTIFICATIONS` run at once in the process (the others wait
-in arrival order and the page says so; one whose session has gone meanwhile is dropped), and the photos of a
-request are decoded once for every model that reduces them alike (`DECODED`: the Compare page's models share one
-decode).
+in arrival order and the page says so; one whose session has gone is dropped, while it waits or between the
+decodes of its photos), and the photos of a request are decoded once for every model that reduces them alike
+(`DECODED`: the Compare page's models share one decode).
 """
 
 from __future__ import annotations
@@ -160,12 +160,21 @@ DECODED: ResultCache[list[Image.Image]] = ResultCache(
 """Photos decoded for a model in the last minute, by content and reduction (`champy.images.photo_reduction`)."""
 
 
-def decoded_photos(photos: list[tuple[str, bytes]], digest: str, draft_size: int) -> list[Image.Image]:
-    """The (name, bytes) photos decoded for `draft_size`, shared with any model that reduces them alike."""
+def decoded_photos(
+    photos: list[tuple[str, bytes]], digest: str, draft_size: int, gone: Callable[[], bool] = lambda: False
+) -> list[Image.Image]:
+    """The (name, bytes) photos decoded for `draft_size`, shared with any model that reduces them alike. `gone` is
+    asked before each photo whether the requester has gone (then `Abandoned` is raised, and another requester of the
+    same photos decodes them itself)."""
     reductions = tuple(photo_reduction(data, draft_size) for _, data in photos)
 
     def decode() -> list[Image.Image]:
-        return [load_image(data, name=name, draft_size=draft_size) for name, data in photos]
+        decoded = []
+        for name, data in photos:
+            if gone():
+                raise Abandoned
+            decoded.append(load_image(data, name=name, draft_size=draft_size))
+        return decoded
 
     return DECODED.get_or_compute((digest, reductions), decode)
 
@@ -192,21 +201,22 @@ def waiting_notice(place: Any, ahead: int) -> None:
 
 def identify_photos(photos: list[tuple[str, bytes]], model_name: str) -> Identification:
     """Identify one specimen from one or several (name, bytes) photos with `model_name`, cached per photo content,
-    shared while in flight, one of at most `MAX_IDENTIFICATIONS` at a time."""
+    shared while in flight, one of at most `MAX_IDENTIFICATIONS` at a time; dropped, while it waits or between the
+    decodes of its photos, when its browser session has gone."""
     names, contents = zip(*photos)
     digest = photos_digest(list(contents))
 
     def compute() -> Identification:
-        notice = st.empty()
-        with IDENTIFYING.hold(1, on_wait=lambda ahead: waiting_notice(notice, ahead), gone=session_gone()):
+        notice, gone = st.empty(), session_gone()
+        with IDENTIFYING.hold(1, on_wait=lambda ahead: waiting_notice(notice, ahead), gone=gone):
             notice.empty()
             model = cached_model(model_name)
-            decoded = decoded_photos(photos, digest, 2 * model.size)
+            decoded = decoded_photos(photos, digest, 2 * model.size, gone)
             return identify_specimen(contents, model, top_k=5, explain=True, names=names, decoded=decoded)
 
     try:
         return IDENTIFICATIONS.get_or_compute((digest, model_name, names), compute)
-    except Abandoned:  # the browser session went while this waited for its turn: nothing is left to show
+    except Abandoned:  # the browser session went while this waited or decoded its photos: nothing is left to show
         st.stop()
 
 

@@ -256,6 +256,22 @@ def test_at_most_two_identifications_run_at_once_and_the_others_are_told_they_wa
     assert notices and min(notices) == 0
 
 
+def test_an_identification_whose_session_has_gone_stops_decoding_and_another_takes_it_over(
+    counted_identifications, monkeypatch
+):
+    photos = [(f"view {i}.jpg", _large_photo(30 + i)) for i in range(8)]
+    name = available_models()[0]
+    support.cached_model(name)
+    # the browser tab closes once the first photo is decoded
+    monkeypatch.setattr(support, "session_gone", lambda: lambda: counted_identifications["decodes"] >= 1)
+    assert support.identify_photos(photos, name) is None  # stopped (outside a page run, st.stop() returns)
+    assert counted_identifications["decodes"] == 1 and counted_identifications["calls"] == 0
+    monkeypatch.setattr(support, "session_gone", lambda: lambda: False)
+    result = support.identify_photos(photos, name)  # another session with the same photos: nothing was kept
+    assert result is not None and len(result.overlays) == len(photos)
+    assert counted_identifications["decodes"] == 1 + len(photos) and counted_identifications["calls"] == 1
+
+
 def test_the_compare_page_decodes_a_photo_once_for_every_model(counted_identifications):
     photo = [("cep.jpg", _large_photo(20))]
     names = available_models()
