@@ -82,7 +82,8 @@ def percent(value: float) -> str:
 
 def at_least(value: float) -> str:
     """A lower bound in a reason: the whole percent at or under `value` (0.997 -> '99 %'), so "or more" stays true."""
-    return f"{math.floor(100 * value)} %" if value >= 0.01 else f"{math.floor(1000 * value) / 10:.1f} %"
+    tenths = math.floor(round(1000 * value, 6))  # rounded first: 0.29 * 1000 is 289.99999999999997
+    return f"{tenths // 10} %" if value >= 0.01 else f"{tenths / 10:.1f} %"
 
 
 def _probability_route(
