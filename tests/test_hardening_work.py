@@ -266,6 +266,7 @@ def test_an_identification_whose_session_has_gone_stops_decoding_and_another_tak
     monkeypatch.setattr(support, "session_gone", lambda: lambda: counted_identifications["decodes"] >= 1)
     assert support.identify_photos(photos, name) is None  # stopped (outside a page run, st.stop() returns)
     assert counted_identifications["decodes"] == 1 and counted_identifications["calls"] == 0
+    assert support.IDENTIFYING.held == 0 and support.IDENTIFICATIONS.in_flight == support.DECODED.in_flight == 0
     monkeypatch.setattr(support, "session_gone", lambda: lambda: False)
     result = support.identify_photos(photos, name)  # another session with the same photos: nothing was kept
     assert result is not None and len(result.overlays) == len(photos)

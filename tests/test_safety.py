@@ -96,7 +96,8 @@ CLEAN = profile([("Boletus edulis", 0.9, "Boletus edulis")] * 30)
 def test_reasons_never_round_a_probability_to_certainty() -> None:
     assert [percent(p) for p in (0.9996, 0.97, 0.034, 0.0004)] == ["> 99 %", "97 %", "3 %", "< 0.1 %"]
     # a lower bound is rounded down, so that "at 99 % or more" stays true of every photo it counts
-    assert [at_least(p) for p in (0.9996, 0.4, 0.399, 0.29, 0.0056)] == ["99 %", "40 %", "39 %", "29 %", "0.5 %"]
+    bounds = (1.0, 0.9996, 0.4, 0.399, 0.29, 0.0056)
+    assert [at_least(p) for p in bounds] == ["99 %", "99 %", "40 %", "39 %", "29 %", "0.5 %"]
 
 
 def test_probability_route_finds_a_deadly_class_above_its_threshold() -> None:

@@ -29,7 +29,7 @@ def _table(result) -> str:
     level = f"{result.risk.level.upper()} RISK" if result.risk else "RISK NOT ASSESSED"
     lines = [
         f"{escaped(result.image)}: {level} · {escaped(result.answer)}  [{result.verdict}, mushroom probability "
-        f"{result.mushroom_probability:.2f}, model {result.model}]"
+        f"{probability_text(result.mushroom_probability)}, model {result.model}]"
     ]
     lines += [f"  ! {escaped(reason)}" for reason in (result.risk.reasons if result.risk else [])]
     for candidate in result.species:

@@ -81,8 +81,9 @@ def percent(value: float) -> str:
 
 
 def at_least(value: float) -> str:
-    """A lower bound in a reason: the whole percent at or under `value` (0.997 -> '99 %'), so "or more" stays true."""
-    tenths = math.floor(round(1000 * value, 6))  # rounded first: 0.29 * 1000 is 289.99999999999997
+    """A lower bound in a reason: the whole percent at or under `value` (0.997 -> '99 %'), so "or more" stays true;
+    never '100 %'."""
+    tenths = min(math.floor(round(1000 * value, 6)), 990)  # rounded first: 0.29 * 1000 is 289.99999999999997
     return f"{tenths // 10} %" if value >= 0.01 else f"{tenths / 10:.1f} %"
 
 
