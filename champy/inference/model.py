@@ -285,10 +285,14 @@ def _unservable_reason(path: Path, model_stamp: tuple | None, companions: tuple)
     return reason
 
 
-def _stamps(path: Path) -> tuple:
-    """The versions of a model file's companions: its card, safety profile, vouch bank and gates."""
+def _gate_stamps() -> tuple:
+    """The versions of the gates in `models/` (any model may answer with one of them)."""
+    return tuple(_stamp(gate) for gate in sorted(MODELS_DIR.glob("mushroom_gate*.json")))
+
+
+def _stamps(path: Path, gates: tuple) -> tuple:
+    """The versions of a model file's companions: its card, safety profile, vouch bank, and `gates` (`_gate_stamps`)."""
     profile = profile_path(path)
-    gates = tuple(_stamp(gate) for gate in sorted(MODELS_DIR.glob("mushroom_gate*.json")))
     return (_stamp(card_path(path)), _stamp(profile), _stamp(bank_path(profile)), gates)
 
 
@@ -309,9 +313,10 @@ def _member_names(card: dict) -> list[str]:
 
 def check_members(card: dict) -> None:
     """Raise `ModelLoadError` unless every member of an ensemble card is a servable model of the fitted version."""
+    gates = _gate_stamps()
     for name, entry in zip(_member_names(card), card["members"]):
         path = MODELS_DIR / f"{name}.h5"
-        reason = _unservable_reason(path, _stamp(path), _stamps(path)) if path.is_file() else "missing"
+        reason = _unservable_reason(path, _stamp(path), _stamps(path, gates)) if path.is_file() else "missing"
         if reason:
             raise ModelLoadError(f"member {name}: {reason}")
         if str(read_card(card_path(path)).get("created", "")) != str(entry.get("created", "")):
@@ -321,11 +326,15 @@ def check_members(card: dict) -> None:
 def _model_checks() -> dict[str, str | None]:
     """Every `models/*.h5` with a card and every ensemble card: its name and why it cannot be offered (None when it
     can)."""
+    gates = _gate_stamps()
     singles = sorted(p for p in MODELS_DIR.glob("*.h5") if card_path(p).is_file())
-    checks = {model_name(p): _unservable_reason(p, _stamp(p), _stamps(p)) for p in singles}
-    every_single = tuple((p.name, _stamp(p), _stamps(p)) for p in singles)
+    every_single = tuple((p.name, _stamp(p), _stamps(p, gates)) for p in singles)
+    checks = {
+        model_name(p): _unservable_reason(p, stamp, companions)
+        for p, (_, stamp, companions) in zip(singles, every_single)
+    }
     for path in sorted(MODELS_DIR.glob(f"*{ENSEMBLE_SUFFIX}")):  # its check depends on every possible member too
-        checks[model_name(path)] = _unservable_reason(path, _stamp(path), (_stamps(path), every_single))
+        checks[model_name(path)] = _unservable_reason(path, _stamp(path), (_stamps(path, gates), every_single))
     return dict(sorted(checks.items()))
 
 
