@@ -35,7 +35,6 @@ from app_server import (
     run_browser_benchmark,
     serving_app,
     upload_and_time,
-    upload_and_wait,
 )
 from playwright.sync_api import expect, sync_playwright
 
@@ -90,9 +89,9 @@ def measure(count: int, think_s: float, model: str | None) -> dict[str, object]:
             if model:
                 choose_model(champy, model)
             time.sleep(think_s)
-            cold = upload_and_wait(champy, [cold_photo], drawn=True)
+            cold = upload_and_time(champy, [cold_photo])[1]
             open_identify_page(floor, floor_url)
-            upload_and_wait(floor, [cold_photo], marker=FLOOR_MARKER, drawn=True)
+            upload_and_time(floor, [cold_photo], marker=FLOOR_MARKER)
             card_s, settled_s, floor_s = [], [], []
             for turn, photo in enumerate(timed):
                 runs = [(champy, None), (floor, FLOOR_MARKER)]

@@ -165,18 +165,14 @@ def upload_and_time(
     return shown, time.perf_counter() - start
 
 
-def upload_and_wait(
-    page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str | None = None, drawn: bool = False
-) -> float:
-    """On the open Identify page, replace any earlier upload by `photos` and wait for the result.
+def upload_and_wait(page: Any, photos: list[Path], timeout_s: float = 120.0, marker: str | None = None) -> float:
+    """On the open Identify page, replace any earlier upload by `photos` and wait until the whole page is drawn (the
+    answer card shows first; what the tests read below it comes after).
 
     Returns the seconds from handing the files to the uploader to the answer card being shown; on another page, to
-    the image captioned `marker`; with `drawn`, until the whole page is drawn (`wait_until_drawn`).
+    the image captioned `marker`.
     """
-    if drawn:
-        return upload_and_time(page, photos, timeout_s, marker)[1]
-    start = _upload(page, photos, timeout_s, marker)  # before reading the clock: operands are read left to right
-    return time.perf_counter() - start
+    return upload_and_time(page, photos, timeout_s, marker)[0]
 
 
 DRAWN = """() => {
