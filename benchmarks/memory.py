@@ -35,6 +35,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the browser harness
 
 from app_server import (
+    ANSWER_CARD,
     CHROMIUM,
     CHROMIUM_ARGS,
     memory_mb,
@@ -55,7 +56,7 @@ UPLOAD_TIMEOUT_MS = 300_000
 def upload(page, photo: Path) -> str:
     """Replace the Identify page's upload by `photo`; wait until the page shows the photo's answer or an error
     (either is a finished request); returns the error's text, empty when the photo was answered."""
-    answered = page.get_by_test_id("stImageCaption").filter(has_text="Your photo")
+    answered = page.get_by_test_id(ANSWER_CARD)
     refused = page.get_by_test_id("stAlertContentError")
     earlier = page.get_by_test_id("stFileChipDeleteBtn")
     while earlier.count():
