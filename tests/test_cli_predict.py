@@ -93,6 +93,14 @@ def test_a_folder_without_photos_is_refused_with_what_was_skipped(tmp_path):
     ]
 
 
+def test_a_refused_folder_name_is_escaped_once(tmp_path):
+    folder = tmp_path / "two\nlines"
+    folder.mkdir()
+    result = run_cli("predict", str(folder))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"champy: error: no photo to identify in {tmp_path}/two\\nlines"]
+
+
 def test_spoofing_names_print_escaped_and_crafted_photos_are_refused_without_decoding(tmp_path):
     """A name with a newline, a forged answer line and the terminal's conceal escape prints as one escaped line;
     a scan-bomb JPEG and a chunk-stuffed PNG are refused at once (decoded, they cost minutes of CPU)."""

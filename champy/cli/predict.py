@@ -85,7 +85,7 @@ def _predict(args: argparse.Namespace) -> int:
     for path in skipped:
         print(f"champy: skipped {escaped(path)} (not an image file)", file=sys.stderr)
     if not images:
-        raise ChampyError(f"no photo to identify in {', '.join(map(escaped, args.images))}")
+        raise ChampyError(f"no photo to identify in {', '.join(args.images)}")  # main() escapes what it prints
     for folder in empty:
         print(f"champy: error: {escaped(folder)}: no photo in this folder", file=sys.stderr)
     model = load_model(args.model)
