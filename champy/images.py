@@ -147,15 +147,20 @@ def check_photo_count(count: int) -> None:
         raise BadImageError(f"{count} photos chosen: at most {MAX_PHOTOS} photos of one mushroom at a time")
 
 
-def header_pixels(data: bytes) -> int:
-    """The pixel count a photo's header announces (0 when it has none: decoding it gives the reason)."""
+def _header(data: bytes) -> Image.Image | None:
+    """The photo in `data` opened (its header read, nothing decoded), or None when its header cannot be read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            width, height = Image.open(io.BytesIO(data)).size
+            return Image.open(io.BytesIO(data))
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
-        return 0
-    return width * height
+        return None
+
+
+def header_pixels(data: bytes) -> int:
+    """The pixel count a photo's header announces (0 when it has none: decoding it gives the reason)."""
+    image = _header(data)
+    return image.width * image.height if image is not None else 0
 
 
 def check_request(photos: list[tuple[str, bytes]]) -> None:
@@ -237,12 +242,8 @@ def reduction(image: Image.Image, draft_size: int | None) -> int:
 def photo_reduction(data: bytes, draft_size: int) -> int:
     """`reduction` of the photo in `data` (0 when its header cannot be read: decoding it gives the reason). Two
     draft sizes of one reduction decode a photo to the same image."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return reduction(Image.open(io.BytesIO(data)), draft_size)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
-        return 0
+    image = _header(data)
+    return reduction(image, draft_size) if image is not None else 0
 
 
 def decode_bytes(image: Image.Image, draft_size: int | None) -> int:
@@ -257,10 +258,11 @@ def decode_bytes(image: Image.Image, draft_size: int | None) -> int:
 def _decode(image: Image.Image, draft_size: int | None) -> Image.Image:
     """The opened `image` decoded, reduced for `draft_size`, converted to RGB and turned upright."""
     image.seek(0)
-    factor = reduction(image, draft_size)
     if draft_size and image.format == "JPEG":
         image.draft("RGB", (draft_size, draft_size))
         factor = 1
+    else:
+        factor = reduction(image, draft_size)
     image.load()
     orientation = image.getexif().get(ORIENTATION_TAG)
     rgb = _reduced_rgb(image, factor)
