@@ -90,7 +90,7 @@ def show_result(result, model_name: str) -> None:
     if result.verdict != "not_a_mushroom":
         show_candidates(result, model_name)
     st.markdown(photo_grid.grid_html(result), unsafe_allow_html=True)
-    dangerous = result.risk is not None and result.risk.level in risk_style.DANGEROUS_LEVELS
+    dangerous = risk_style.is_dangerous(result.risk)
     if result.species and (result.verdict != "not_a_mushroom" or dangerous):
         app_safety.lookalike_comparison(result.species[0].name, result.risk)
     if result.verdict != "not_a_mushroom" and result.species:

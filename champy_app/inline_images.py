@@ -13,11 +13,10 @@ def image_uri(image: Image.Image | np.ndarray, longest: int, square: bool = Fals
     """`image` (a PIL image or an RGB array) as a JPEG data URI, its longest side at most `longest` pixels;
     centre-cropped to a `longest`-pixel square with `square`."""
     picture = Image.fromarray(image) if isinstance(image, np.ndarray) else image
-    picture = picture.convert("RGB")
+    picture = picture.convert("RGB")  # a new image: shrinking it in place leaves the caller's untouched
     if square:
         picture = ImageOps.fit(picture, (longest, longest))
     else:
-        picture = picture.copy()
         picture.thumbnail((longest, longest))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=82)

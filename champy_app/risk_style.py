@@ -54,14 +54,19 @@ def risk_style(risk: Risk | None) -> RiskStyle:
 def headline(risk: Risk | None, verdict: str) -> str:
     """What the level tells the reader; a photo that is not a mushroom is told so, not to leave it uneaten, unless a
     danger was found in it all the same."""
-    if verdict == "not_a_mushroom" and (risk is None or risk.level not in DANGEROUS_LEVELS):
+    if verdict == "not_a_mushroom" and not is_dangerous(risk):
         return NO_MUSHROOM_HEADLINE
     return risk_style(risk).headline
 
 
+def is_dangerous(risk: Risk | None) -> bool:
+    """Whether the risk level is deadly or poisonous."""
+    return risk is not None and risk.level in DANGEROUS_LEVELS
+
+
 def shows_edible(risk: Risk | None) -> bool:
     """Whether 'edible' may be said near this answer: never beside a deadly or poisonous level."""
-    return risk is None or risk.level not in DANGEROUS_LEVELS
+    return not is_dangerous(risk)
 
 
 def level_pill(risk: Risk | None) -> str:

@@ -13,7 +13,7 @@ from champy.edibility.advice import named
 from champy.edibility.curated import references
 from champy.edibility.guide import LicensedPhoto, feature_references, reference_photos, species_features
 from champy.safety import Risk
-from champy_app.risk_style import shows_edible
+from champy_app.risk_style import is_dangerous, shows_edible
 from champy_app.support import as_text, edibility_badge
 
 MAX_LOOKALIKES = 3
@@ -62,7 +62,7 @@ def lookalike_comparison(species: str, risk: Risk | None) -> None:
     level = risk.level if risk else "unassessed"
     comparison = st.expander(
         f"Compare {as_text(species)} with its dangerous look-alikes",
-        expanded=level in ("deadly", "poisonous"),
+        expanded=is_dangerous(risk),
         icon=":material/compare_arrows:",
         key=f"lookalikes {species} {level}",  # each answer opens as its risk says, whatever was done to the last one
         on_change="rerun",

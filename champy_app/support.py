@@ -56,7 +56,7 @@ THUMBNAIL_SIDE = 112
 """Pixels of a candidate's reference thumbnail (shown at 3.5 rem: sharp on a phone's dense screen)."""
 STATIC_CHART = {"displayModeBar": False}
 """The plotly config of the app's small charts: no toolbar over their titles (it hides them on a phone)."""
-STUDY_BACKBONES = {"vgg16": "VGG16", "resnet50": "ResNet50", "efficientnet_b0": "EfficientNet-B0"}
+STUDY_BACKBONES = {backbone: wording.BACKBONE_NAMES[backbone] for backbone in ("vgg16", "resnet50", "efficientnet_b0")}
 """The backbones of the comparison study, with the names people know them by."""
 
 EDIBILITY_STYLE = {
